@@ -1,0 +1,1 @@
+"""Agents for seqgan-gym environments (REINFORCE, generator policies, SeqGAN training callbacks)."""

@@ -1,0 +1,37 @@
+"""seqgan-gym: SeqGAN (Yu et al., AAAI 2017) as a Gymnasium reinforcement-learning problem.
+
+Importing the package registers ``SeqGAN-Oracle-v0`` (the paper's synthetic oracle benchmark)
+for ``gymnasium.make`` and ``gymnasium.make_vec``.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+from seqgan_gym.envs import TokenGenerationEnv, TokenGenerationVectorEnv
+from seqgan_gym.metrics import nll_oracle, nll_test
+from seqgan_gym.models import Discriminator, LSTMGenerator, TokenLSTM
+from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.rollout import MonteCarloQEstimator
+from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper, MonteCarloRewardWrapper
+
+__version__ = "0.1.0"
+
+if "SeqGAN-Oracle-v0" not in registry:
+    register(
+        id="SeqGAN-Oracle-v0",
+        entry_point="seqgan_gym.envs:TokenGenerationEnv",
+        vector_entry_point="seqgan_gym.envs:TokenGenerationVectorEnv",
+    )
+
+__all__ = [
+    "Discriminator",
+    "LSTMGenerator",
+    "MonteCarloQEstimator",
+    "MonteCarloRewardVectorWrapper",
+    "MonteCarloRewardWrapper",
+    "OracleLSTM",
+    "TokenGenerationEnv",
+    "TokenGenerationVectorEnv",
+    "TokenLSTM",
+    "nll_oracle",
+    "nll_test",
+]

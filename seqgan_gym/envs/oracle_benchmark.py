@@ -1,0 +1,104 @@
+"""What every SeqGAN oracle env holds: the oracle, the real data it generated and the discriminator."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from seqgan_gym._checks import check_int
+from seqgan_gym.models import Discriminator
+from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
+
+DEFAULT_VOCAB_SIZE = 5000
+DEFAULT_SEQ_LEN = 20
+DEFAULT_N_REAL = 10_000
+
+
+@dataclass
+class OracleBenchmark:
+    """The oracle G_oracle, its ``n_real`` samples (the "real" training set) and the discriminator D.
+
+    :ivar oracle: the ``OracleLSTM`` that defines the real distribution (scores NLL-oracle).
+    :ivar discriminator: D; its ``prob_real`` is the terminal reward. Train this very module.
+    :ivar real_data: ``LongTensor[n_real, T]`` on the CPU, sampled from the oracle with ``real_data_seed``.
+    """
+
+    oracle: OracleLSTM
+    discriminator: Discriminator
+    real_data: torch.Tensor
+
+    @property
+    def vocab_size(self) -> int:
+        return self.oracle.vocab_size
+
+    @property
+    def seq_len(self) -> int:
+        return self.oracle.seq_len
+
+    @classmethod
+    def build(
+        cls,
+        vocab_size: int | None = None,
+        seq_len: int | None = None,
+        oracle: OracleLSTM | str | os.PathLike[str] | None = None,
+        discriminator: Discriminator | None = None,
+        n_real: int = DEFAULT_N_REAL,
+        real_data_seed: int = 0,
+        discriminator_seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> OracleBenchmark:
+        """Resolve the env arguments (see ``TokenGenerationEnv``) into an :class:`OracleBenchmark`."""
+        if vocab_size is not None:
+            vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+        if seq_len is not None:
+            seq_len = check_int("seq_len", seq_len, minimum=1)
+        n_real = check_int("n_real", n_real, minimum=1)
+        real_data_seed = check_int("real_data_seed", real_data_seed, minimum=0)
+        discriminator_seed = check_int("discriminator_seed", discriminator_seed, minimum=0)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+
+        if oracle is None:
+            oracle = OracleLSTM.seeded(
+                DEFAULT_ORACLE_SEED,
+                vocab_size=DEFAULT_VOCAB_SIZE if vocab_size is None else vocab_size,
+                seq_len=DEFAULT_SEQ_LEN if seq_len is None else seq_len,
+            )
+        elif isinstance(oracle, (str, os.PathLike)):
+            oracle = OracleLSTM.from_paper_file(oracle, seq_len=DEFAULT_SEQ_LEN if seq_len is None else seq_len)
+        elif not isinstance(oracle, OracleLSTM):
+            raise TypeError(
+                "oracle must be an OracleLSTM, the path of the paper's oracle file, or None; "
+                f"got {type(oracle).__name__}"
+            )
+        for name, value, actual in (
+            ("vocab_size", vocab_size, oracle.vocab_size),
+            ("seq_len", seq_len, oracle.seq_len),
+        ):
+            if value is not None and value != actual:
+                raise ValueError(f"{name}={value} does not match the oracle's {name}={actual}")
+        # The real set is drawn where the oracle lives (the CPU for the built-in ones), so it is the
+        # same on every machine whatever ``device`` the env then runs on.
+        generator = torch.Generator(device=oracle.device).manual_seed(real_data_seed)
+        real_data = oracle.sample(n_real, generator=generator).cpu()
+        oracle = oracle.to(device)
+
+        if discriminator is None:
+            with torch.random.fork_rng(devices=[]):  # a fixed D for a fixed seed, global RNG untouched
+                torch.manual_seed(discriminator_seed)
+                discriminator = Discriminator(oracle.vocab_size, oracle.seq_len)
+        elif not isinstance(discriminator, Discriminator):
+            raise TypeError(
+                f"discriminator must be a seqgan_gym.models.Discriminator or None, got {type(discriminator).__name__}"
+            )
+        elif (discriminator.vocab_size, discriminator.seq_len) != (oracle.vocab_size, oracle.seq_len):
+            raise ValueError(
+                f"discriminator has vocab_size={discriminator.vocab_size}, seq_len={discriminator.seq_len}; "
+                f"the oracle has vocab_size={oracle.vocab_size}, seq_len={oracle.seq_len}"
+            )
+        discriminator = discriminator.to(device)
+        return cls(oracle=oracle, discriminator=discriminator, real_data=real_data)

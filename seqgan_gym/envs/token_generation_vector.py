@@ -1,0 +1,186 @@
+"""SeqGAN's generation MDP as a natively batched Gymnasium ``VectorEnv``: one tensor program per step."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from seqgan_gym._checks import check_int
+from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark
+from seqgan_gym.models import Discriminator
+from seqgan_gym.oracle import OracleLSTM
+
+_AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+
+
+def check_actions(actions: Any, num_envs: int, vocab_size: int) -> np.ndarray:
+    """Return a batch of token actions as ``int64[num_envs]`` or raise an error naming ``actions``."""
+    if isinstance(actions, torch.Tensor):
+        actions = actions.detach().cpu().numpy()
+    actions = np.asarray(actions)
+    if actions.dtype == np.bool_ or not np.issubdtype(actions.dtype, np.integer):
+        raise TypeError(
+            f"actions must be integer token ids in [0, {vocab_size - 1}] (MultiDiscrete of Discrete({vocab_size})), "
+            f"got dtype {actions.dtype}"
+        )
+    if actions.shape != (num_envs,):
+        raise ValueError(f"actions must have shape ({num_envs},) (one token per sub-env), got {actions.shape}")
+    if actions.size and (actions.min() < 0 or actions.max() >= vocab_size):
+        raise ValueError(
+            f"actions must be token ids in [0, {vocab_size - 1}], got values in [{actions.min()}, {actions.max()}]"
+        )
+    return actions.astype(np.int64, copy=False)
+
+
+class TokenGenerationVectorEnv(VectorEnv):
+    """``num_envs`` copies of :class:`~seqgan_gym.envs.TokenGenerationEnv` stepped as one batch.
+
+    Spaces, rewards and arguments are those of ``TokenGenerationEnv`` (its docstring), batched:
+    observation ``Box(0, V, (num_envs, T), int64)`` (pad value V), action ``MultiDiscrete([V] *
+    num_envs)``, rewards ``float64[num_envs]`` (0 before step T, D(Y) at T, one discriminator
+    batch for all sub-envs). There is no Python loop over sub-envs.
+
+    ## Episode End and autoreset
+
+    Every episode lasts exactly T steps and all sub-envs are reset together, so they run in
+    lockstep and terminate at the same step. ``infos["sequence"]`` (``int64[num_envs, T]``) holds
+    the finished sequences at step T. The next episode starts by ``autoreset_mode``:
+
+    * ``AutoresetMode.NEXT_STEP`` (Gymnasium's default): step T returns the final observation
+      with ``terminated`` all True; the following ``step`` ignores its actions and returns the
+      reset observation, reward 0, ``terminated`` False.
+    * ``AutoresetMode.SAME_STEP`` (Stable-Baselines3's convention): step T returns the reset
+      observation, with the final one in ``infos["final_obs"]`` (``int64[num_envs, T]``) and the
+      final infos in ``infos["final_info"]``.
+
+    Partial resets (``options["reset_mask"]``) are not supported: every reset is a full reset.
+
+    ## Arguments
+
+    ``num_envs`` (``>= 1``), ``autoreset_mode`` and the arguments of ``TokenGenerationEnv``.
+    ``gymnasium.make_vec("SeqGAN-Oracle-v0", num_envs=64, vectorization_mode="vector_entry_point")``.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 64,
+        vocab_size: int | None = None,
+        seq_len: int | None = None,
+        oracle: OracleLSTM | str | os.PathLike[str] | None = None,
+        discriminator: Discriminator | None = None,
+        n_real: int = DEFAULT_N_REAL,
+        real_data_seed: int = 0,
+        discriminator_seed: int = 0,
+        device: torch.device | str = "cpu",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+    ) -> None:
+        self.num_envs = check_int("num_envs", num_envs, minimum=1)
+        try:
+            autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            autoreset_mode = None
+        if autoreset_mode not in _AUTORESET_MODES:
+            allowed = [m.value for m in _AUTORESET_MODES]
+            raise ValueError(
+                f"autoreset_mode must be one of {allowed} (or the AutoresetMode enum), got {autoreset_mode!r}"
+            )
+        if render_mode is not None and render_mode != "ansi":
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": ["ansi"], "render_fps": 4}
+        self.autoreset_mode = autoreset_mode
+        self.render_mode = render_mode
+        self.benchmark = OracleBenchmark.build(
+            vocab_size, seq_len, oracle, discriminator, n_real, real_data_seed, discriminator_seed, device
+        )
+        self.vocab_size = self.benchmark.vocab_size
+        self.seq_len = self.benchmark.seq_len
+        self.pad_token = self.vocab_size
+        self.single_action_space = spaces.Discrete(self.vocab_size)
+        self.single_observation_space = spaces.Box(0, self.vocab_size, (self.seq_len,), np.int64)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self._tokens = np.full((self.num_envs, self.seq_len), self.pad_token, dtype=np.int64)
+        self._t = 0
+        self._needs_reset = True  # before the first reset, and after step T in NEXT_STEP mode
+        self._reset_called = False
+
+    @property
+    def oracle(self) -> OracleLSTM:
+        return self.benchmark.oracle
+
+    @property
+    def discriminator(self) -> Discriminator:
+        return self.benchmark.discriminator
+
+    @property
+    def real_data(self) -> torch.Tensor:
+        """``LongTensor[n_real, seq_len]``: the oracle's samples that D learns to call real."""
+        return self.benchmark.real_data
+
+    @property
+    def t(self) -> int:
+        """Tokens written in the current episodes (the same for every sub-env)."""
+        return self._t
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if isinstance(seed, (list, tuple)):  # Gymnasium allows one seed per sub-env; one stream serves all
+            seed = seed[0] if seed else None
+        super().reset(seed=seed)
+        if options and "reset_mask" in options and not np.all(options["reset_mask"]):
+            raise ValueError("options['reset_mask'] must be all True: sub-envs run in lockstep and reset together")
+        self._clear()
+        self._reset_called = True
+        return self._tokens.copy(), {}
+
+    def _clear(self) -> None:
+        self._tokens.fill(self.pad_token)
+        self._t = 0
+        self._needs_reset = False
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._reset_called:
+            raise RuntimeError("step() called before reset(); call reset() first")
+        actions = check_actions(actions, self.num_envs, self.vocab_size)
+        rewards = np.zeros(self.num_envs, dtype=np.float64)
+        falses = np.zeros(self.num_envs, dtype=np.bool_)
+        if self._needs_reset:  # NEXT_STEP autoreset: this step only starts the new episodes
+            self._clear()
+            return self._tokens.copy(), rewards, falses, falses.copy(), {}
+
+        self._tokens[:, self._t] = actions
+        self._t += 1
+        if self._t < self.seq_len:
+            return self._tokens.copy(), rewards, falses, falses.copy(), {}
+
+        sequences = self._tokens.copy()
+        scores = self.discriminator.prob_real(torch.from_numpy(sequences))
+        rewards[:] = scores.double().cpu().numpy()
+        terminated = np.ones(self.num_envs, dtype=np.bool_)
+        mask = terminated.copy()
+        infos: dict[str, Any] = {"sequence": sequences, "_sequence": mask}
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            infos = {
+                "final_obs": sequences.copy(),
+                "_final_obs": mask.copy(),
+                "final_info": dict(infos),
+                "_final_info": mask.copy(),
+                **infos,
+            }
+            self._clear()
+            return self._tokens.copy(), rewards, terminated, falses, infos
+        self._needs_reset = True
+        return sequences.copy(), rewards, terminated, falses, infos
+
+    def render(self) -> tuple[str, ...] | None:
+        if self.render_mode != "ansi":
+            return None
+        return tuple(" ".join(map(str, row[: self._t])) or "<empty>" for row in self._tokens)

@@ -1,0 +1,348 @@
+"""The paper's two networks: the LSTM language model G and the CNN discriminator D.
+
+``TokenLSTM`` holds the LSTM equations of the paper's oracle and generator (design §1); the
+oracle (``seqgan_gym.oracle.OracleLSTM``) and the generator (``LSTMGenerator``) are the same
+module with different initialisation. ``Discriminator`` is the Kim-2014 style CNN of the
+reference code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym.sampling import sample_from_logits
+
+LSTMState = tuple[torch.Tensor, torch.Tensor]
+"""``(h, c)``, each of shape ``[B, hidden_dim]``."""
+
+#: Filter widths and filter counts of the paper's discriminator.
+PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+_EVAL_BATCH = 2048  # sequences per chunk when scoring many sequences: bounds memory at V=5000
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+class TokenLSTM(nn.Module):
+    """An LSTM language model with the paper's exact equations.
+
+    Per step, with ``x`` the embedding of the previous token and ``(h, c)`` the state::
+
+        i = σ(x W_i + h U_i + b_i)   f = σ(x W_f + h U_f + b_f)   o = σ(x W_o + h U_o + b_o)
+        c̃ = tanh(x W_c + h U_c + b_c)   c = f ⊙ c + i ⊙ c̃   h = o ⊙ tanh(c)
+        logits = h W_out + b_out
+
+    The four gates are stored fused (gate order i, f, o, c) so a step is two matmuls.
+    The first input is ``start_token``; the initial state is zero.
+
+    :param vocab_size: V, number of tokens (``>= 2``).
+    :param seq_len: T, tokens per sequence (``>= 1``).
+    :param emb_dim: embedding size.
+    :param hidden_dim: LSTM state size.
+    :param start_token: the token fed as the first input (the paper's 0).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int = 5000,
+        seq_len: int = 20,
+        emb_dim: int = 32,
+        hidden_dim: int = 32,
+        start_token: int = 0,
+    ) -> None:
+        super().__init__()
+        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+        self.seq_len = check_int("seq_len", seq_len, minimum=1)
+        self.emb_dim = check_int("emb_dim", emb_dim, minimum=1)
+        self.hidden_dim = check_int("hidden_dim", hidden_dim, minimum=1)
+        self.start_token = check_int("start_token", start_token, minimum=0, maximum=self.vocab_size - 1)
+        v, e, h = self.vocab_size, self.emb_dim, self.hidden_dim
+        self.embedding = nn.Parameter(torch.empty(v, e))
+        self.w_x = nn.Parameter(torch.empty(e, 4 * h))
+        self.w_h = nn.Parameter(torch.empty(h, 4 * h))
+        self.bias = nn.Parameter(torch.empty(4 * h))
+        self.w_out = nn.Parameter(torch.empty(h, v))
+        self.b_out = nn.Parameter(torch.empty(v))
+
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.device
+
+    def initial_state(self, batch_size: int) -> LSTMState:
+        """The zero state ``(h, c)``, each ``[batch_size, hidden_dim]``."""
+        zeros = torch.zeros(batch_size, self.hidden_dim, device=self.device, dtype=self.embedding.dtype)
+        return zeros, zeros.clone()
+
+    def start_tokens(self, batch_size: int) -> torch.Tensor:
+        """``LongTensor[batch_size]`` filled with ``start_token``."""
+        return torch.full((batch_size,), self.start_token, dtype=torch.long, device=self.device)
+
+    def step(self, tokens: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
+        """Feed one token per row and advance the state by one step.
+
+        :param tokens: ``LongTensor[B]``, the previous token of each row.
+        :param state: ``(h, c)``, each ``[B, hidden_dim]``.
+        :return: ``(logits [B, V] of the next token, new state)``.
+        """
+        h, c = state
+        gates = self.embedding[tokens] @ self.w_x + h @ self.w_h + self.bias
+        i, f, o, c_tilde = gates.chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return torch.addmm(self.b_out, h, self.w_out), (h, c)
+
+    def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced hidden states ``[B, T, hidden_dim]``: row t predicts ``tokens[:, t]``."""
+        batch, length = tokens.shape
+        inputs = torch.cat([self.start_tokens(batch)[:, None], tokens[:, :-1]], dim=1)
+        # The input projection of all T steps is one matmul; only the recurrence is sequential.
+        x_proj = self.embedding[inputs] @ self.w_x + self.bias
+        state = self.initial_state(batch)
+        hidden = []
+        for t in range(length):
+            h, c = state
+            i, f, o, c_tilde = (x_proj[:, t] + h @ self.w_h).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            state = (h, c)
+            hidden.append(h)
+        return torch.stack(hidden, dim=1)
+
+    def log_prob(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced log-probability of every token.
+
+        :param tokens: ``LongTensor[B, T']`` with ``T' <= seq_len``.
+        :return: ``Tensor[B, T']``, ``log G(y_t | y_1..y_{t-1})`` (differentiable).
+        """
+        tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
+        hidden = self._hidden_states(tokens)
+        logits = hidden @ self.w_out + self.b_out
+        # -cross_entropy is log_softmax + gather without materialising a second [B, T, V] tensor.
+        nll = F.cross_entropy(logits.flatten(0, 1), tokens.flatten(), reduction="none")
+        return -nll.view_as(tokens).to(logits.dtype)
+
+    @torch.no_grad()
+    def nll(self, tokens: torch.Tensor, batch_size: int = _EVAL_BATCH) -> torch.Tensor:
+        """Mean per-token negative log-likelihood of each sequence, in nats.
+
+        :param tokens: ``LongTensor[n, T']`` (or anything ``torch.as_tensor`` takes).
+        :param batch_size: sequences scored at once (bounds memory).
+        :return: ``Tensor[n]``.
+        """
+        tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        out = [-self.log_prob(tokens[rows]).mean(dim=1) for rows in _chunks(tokens.shape[0], batch_size)]
+        return torch.cat(out) if out else torch.zeros(0, device=self.device)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        batch_size: int = 16_384,
+    ) -> torch.Tensor:
+        """Sample ``n`` sequences of ``seq_len`` tokens (inverse-CDF sampling, batched).
+
+        :param n: number of sequences (``>= 0``).
+        :param generator: random stream on this module's device; ``None`` uses torch's global one.
+        :param batch_size: sequences sampled at once (bounds memory).
+        :return: ``LongTensor[n, seq_len]``.
+        """
+        n = check_int("n", n, minimum=0)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        out = [self._sample_batch(rows.stop - rows.start, generator) for rows in _chunks(n, batch_size)]
+        if not out:
+            return torch.zeros(0, self.seq_len, dtype=torch.long, device=self.device)
+        return torch.cat(out)
+
+    def _sample_batch(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        tokens = self.start_tokens(n)
+        state = self.initial_state(n)
+        samples = torch.empty(n, self.seq_len, dtype=torch.long, device=self.device)
+        for t in range(self.seq_len):
+            logits, state = self.step(tokens, state)
+            tokens = sample_from_logits(logits, generator)
+            samples[:, t] = tokens
+        return samples
+
+    @torch.no_grad()
+    def complete(
+        self,
+        logits: torch.Tensor,
+        state: LSTMState,
+        n_tokens: int,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Sample ``n_tokens`` more tokens for each row of a prefix already fed to the model.
+
+        This is the Monte Carlo rollout: the caller keeps the state of each prefix, so nothing
+        is re-encoded.
+
+        :param logits: ``[B, V]``, the next-token logits the last :meth:`step` returned.
+        :param state: ``(h, c)`` after the prefix, each ``[B, hidden_dim]``.
+        :param n_tokens: how many tokens to sample (``>= 0``).
+        :return: ``LongTensor[B, n_tokens]``.
+        """
+        out = torch.empty(logits.shape[0], n_tokens, dtype=torch.long, device=logits.device)
+        for k in range(n_tokens):
+            if k > 0:
+                logits, state = self.step(out[:, k - 1], state)
+            out[:, k] = sample_from_logits(logits, generator)
+        return out
+
+
+class LSTMGenerator(TokenLSTM):
+    """The generator G_θ: the oracle's shape, every parameter drawn from N(0, ``init_std``²).
+
+    :param vocab_size: V (``>= 2``). :param seq_len: T (``>= 1``).
+    :param emb_dim: embedding size (paper: 32). :param hidden_dim: state size (paper: 32).
+    :param start_token: first input token (paper: 0).
+    :param init_std: standard deviation of the initial parameters (paper: 0.1).
+    :param generator: random stream for the initial parameters (``None``: torch's global one).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int = 5000,
+        seq_len: int = 20,
+        emb_dim: int = 32,
+        hidden_dim: int = 32,
+        start_token: int = 0,
+        init_std: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(vocab_size, seq_len, emb_dim, hidden_dim, start_token)
+        if not (isinstance(init_std, (int, float)) and math.isfinite(init_std) and init_std > 0):
+            raise ValueError(f"init_std must be a positive finite number, got {init_std!r}")
+        with torch.no_grad():
+            for p in self.parameters():
+                p.normal_(0.0, float(init_std), generator=generator)
+
+
+class Discriminator(nn.Module):
+    """The paper's CNN discriminator D (Kim 2014), as in the reference code.
+
+    Embedding (64) → for every filter width w a convolution over w tokens + ReLU + max over time →
+    concatenation (1,720 features) → one highway layer (ReLU, gate bias 0) → dropout (keep 0.75
+    while training) → linear to 2 classes (class 1 = real). ``loss`` adds L2 ``l2_reg_lambda`` on
+    the output layer's weight and bias (sum of squares / 2, as ``tf.nn.l2_loss``).
+    About 7.05 M parameters at V=5000.
+
+    :param vocab_size: V (``>= 2``).
+    :param seq_len: T; every filter must fit (``max(filter_sizes) <= seq_len``).
+    :param emb_dim: embedding size (paper: 64).
+    :param filter_sizes: convolution widths; ``None``: the paper's (1..10, 15, 20) that fit in ``seq_len``.
+    :param num_filters: filters per width; ``None``: the paper's (100, 200 x4, 100 x5, 160, 160)
+        for those widths.
+    :param dropout_keep_prob: keep probability while training (paper: 0.75).
+    :param l2_reg_lambda: L2 weight on the output layer (paper: 0.2).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int = 5000,
+        seq_len: int = 20,
+        emb_dim: int = 64,
+        filter_sizes: Sequence[int] | None = None,
+        num_filters: Sequence[int] | None = None,
+        dropout_keep_prob: float = 0.75,
+        l2_reg_lambda: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+        self.seq_len = check_int("seq_len", seq_len, minimum=1)
+        emb_dim = check_int("emb_dim", emb_dim, minimum=1)
+        if filter_sizes is None and num_filters is None:
+            paper = [(w, nf) for w, nf in zip(PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, strict=True) if w <= self.seq_len]
+            filter_sizes, num_filters = (tuple(x) for x in zip(*paper, strict=True))
+        elif filter_sizes is None or num_filters is None:
+            raise ValueError("filter_sizes and num_filters must be given together (or both None for the paper's)")
+        filter_sizes = tuple(filter_sizes)
+        num_filters = tuple(num_filters)
+        if not filter_sizes or len(filter_sizes) != len(num_filters):
+            raise ValueError(
+                "filter_sizes and num_filters must be non-empty and of equal length, got "
+                f"{len(filter_sizes)} and {len(num_filters)}"
+            )
+        for w in filter_sizes:
+            check_int("each of filter_sizes", w, minimum=1, maximum=self.seq_len)
+        for nf in num_filters:
+            check_int("each of num_filters", nf, minimum=1)
+        if not (isinstance(dropout_keep_prob, (int, float)) and 0.0 < dropout_keep_prob <= 1.0):
+            raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob!r}")
+        if not (isinstance(l2_reg_lambda, (int, float)) and math.isfinite(l2_reg_lambda) and l2_reg_lambda >= 0):
+            raise ValueError(f"l2_reg_lambda must be a finite number >= 0, got {l2_reg_lambda!r}")
+        self.filter_sizes, self.num_filters = filter_sizes, num_filters
+        self.dropout_keep_prob = float(dropout_keep_prob)
+        self.l2_reg_lambda = float(l2_reg_lambda)
+        n_features = sum(num_filters)
+
+        self.embedding = nn.Embedding(self.vocab_size, emb_dim)
+        self.convs = nn.ModuleList(nn.Conv1d(emb_dim, nf, w) for w, nf in zip(filter_sizes, num_filters, strict=True))
+        self.highway_lin = nn.Linear(n_features, n_features)
+        self.highway_gate = nn.Linear(n_features, n_features)
+        self.output = nn.Linear(n_features, 2)
+        with torch.no_grad():  # the reference code's initialisers
+            nn.init.uniform_(self.embedding.weight, -1.0, 1.0)
+            for conv in self.convs:
+                nn.init.trunc_normal_(conv.weight, std=0.1, a=-0.2, b=0.2)
+                nn.init.constant_(conv.bias, 0.1)
+            nn.init.trunc_normal_(self.output.weight, std=0.1, a=-0.2, b=0.2)
+            nn.init.constant_(self.output.bias, 0.1)
+
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.weight.device
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Pooled convolution features after the highway layer, ``[B, sum(num_filters)]``."""
+        x = self.embedding(tokens).transpose(1, 2)  # [B, emb, T]: Conv1d wants channels first
+        pooled = torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        transform = torch.sigmoid(self.highway_gate(pooled))  # gate bias 0, as in the reference
+        return transform * F.relu(self.highway_lin(pooled)) + (1.0 - transform) * pooled
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Class logits ``[B, 2]`` (class 1 = real); dropout only in training mode.
+
+        :param tokens: ``LongTensor[B, seq_len]``.
+        """
+        tokens = check_tokens("tokens", tokens, self.vocab_size, exact_len=self.seq_len, device=self.device)
+        h = F.dropout(self.features(tokens), p=1.0 - self.dropout_keep_prob, training=self.training)
+        return self.output(h)
+
+    def l2_penalty(self) -> torch.Tensor:
+        """``l2_reg_lambda * (‖W_out‖² + ‖b_out‖²) / 2``, the reference code's output-layer L2."""
+        return self.l2_reg_lambda * 0.5 * (self.output.weight.square().sum() + self.output.bias.square().sum())
+
+    def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The paper's D objective: mean cross-entropy + output-layer L2.
+
+        :param tokens: ``LongTensor[B, seq_len]``. :param labels: ``LongTensor[B]``, 1 = real, 0 = generated.
+        """
+        return F.cross_entropy(self(tokens), labels) + self.l2_penalty()
+
+    @torch.inference_mode()
+    def prob_real(self, tokens: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """D(Y): softmax probability of the real class, with no dropout (keep 1.0), whatever the mode.
+
+        :param tokens: ``LongTensor[n, seq_len]``.
+        :param batch_size: sequences scored at once (bounds memory).
+        :return: ``Tensor[n]`` in ``[0, 1]``.
+        """
+        tokens = check_tokens("tokens", tokens, self.vocab_size, exact_len=self.seq_len, device=self.device)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        out = [
+            torch.softmax(self.output(self.features(tokens[rows])), dim=-1)[:, 1]
+            for rows in _chunks(tokens.shape[0], batch_size)
+        ]
+        return torch.cat(out) if out else torch.zeros(0, device=self.device)

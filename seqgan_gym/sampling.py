@@ -1,0 +1,51 @@
+"""Exact inverse-CDF sampling of the next token from a batch of logits.
+
+Every sampler in the package (oracle, generator, rollout policy) goes through
+:func:`sample_from_logits`, so the same ``torch.Generator`` state gives the same tokens
+wherever it is used. ``torch.multinomial`` is about 20x slower at V=5000 on the CPU, and a
+row-wise ``cumsum`` over all V entries is itself slow (it does not vectorise across the row),
+so the inverse CDF is taken in two levels: first over blocks of about sqrt(V) tokens (block
+sums are a cheap vectorised reduction), then within the one chosen block.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def sample_from_logits(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw one token per row of ``logits``, token ``v`` with probability ``softmax(logits)[v]``.
+
+    A token of probability 0 (logit ``-inf``) is never drawn.
+
+    :param logits: unnormalised log-probabilities, shape ``[B, V]``.
+    :param generator: the random stream; ``None`` uses torch's global one.
+    :return: ``LongTensor[B]`` of token ids in ``[0, V)``.
+    """
+    batch, vocab = logits.shape
+    # Unnormalised weights exp(logits - max): one pass cheaper than softmax, and the uniform
+    # draw is scaled by the total mass instead of dividing all B x V weights by it.
+    probs = logits - logits.amax(dim=-1, keepdim=True)
+    probs.exp_()
+    block = math.isqrt(vocab - 1) + 1 if vocab > 1 else 1
+    n_full = vocab // block
+    block_mass = probs[:, : n_full * block].view(batch, n_full, block).sum(dim=-1)
+    if vocab % block:
+        block_mass = torch.cat([block_mass, probs[:, n_full * block :].sum(dim=-1, keepdim=True)], dim=1)
+    block_cdf = torch.cumsum(block_mass, dim=-1)
+
+    u = torch.rand(batch, 1, generator=generator, device=logits.device, dtype=probs.dtype)
+    # Keep the draw strictly below the total so rounding can never select past the last
+    # token of positive probability (searchsorted with right=True then lands on positive mass).
+    target = torch.minimum(u * block_cdf[:, -1:], torch.nextafter(block_cdf[:, -1:], torch.zeros(())))
+    chosen = torch.searchsorted(block_cdf, target, right=True)
+    mass_before = torch.where(chosen > 0, block_cdf.gather(1, (chosen - 1).clamp_(min=0)), 0.0)
+
+    index = chosen * block + torch.arange(block, device=logits.device)  # [B, block]
+    inside = torch.where(index < vocab, probs.gather(1, index.clamp(max=vocab - 1)), 0.0)
+    inner_cdf = torch.cumsum(inside, dim=-1)
+    rest = torch.minimum(target - mass_before, torch.nextafter(inner_cdf[:, -1:], torch.zeros(())))
+    offset = torch.searchsorted(inner_cdf, rest, right=True)
+    return (chosen * block + offset).squeeze(-1)

@@ -1,0 +1,159 @@
+"""Monte Carlo search as a reward wrapper: per-step Q_t instead of a single terminal reward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+
+from seqgan_gym.models import TokenLSTM
+from seqgan_gym.rollout import MonteCarloQEstimator
+
+#: ``"q"``: r_t = Q_t, the paper's per-step weight (design notes §2). A "difference" reward
+#: Q_t - Q_{t+1} is not offered: it would need y_{t+1} before the agent chooses it.
+REWARD_MODES: tuple[str, ...] = ("q",)
+
+
+def _check_reward_mode(reward_mode: Any) -> str:
+    if reward_mode not in REWARD_MODES:
+        raise ValueError(f"reward_mode must be one of {list(REWARD_MODES)}, got {reward_mode!r}")
+    return reward_mode
+
+
+def _estimator(env: Any, rollout_policy: TokenLSTM, n_rollouts: int) -> MonteCarloQEstimator:
+    base = env.unwrapped
+    if not all(hasattr(base, name) for name in ("discriminator", "vocab_size", "seq_len")):
+        raise TypeError(
+            "env must be a SeqGAN token generation env (TokenGenerationEnv or TokenGenerationVectorEnv, "
+            f"possibly wrapped), got {type(base).__name__}"
+        )
+    estimator = MonteCarloQEstimator(rollout_policy, base.discriminator, n_rollouts)
+    if (rollout_policy.vocab_size, rollout_policy.seq_len) != (base.vocab_size, base.seq_len):
+        raise ValueError(
+            f"rollout_policy has vocab_size={rollout_policy.vocab_size}, seq_len={rollout_policy.seq_len}; "
+            f"the env has vocab_size={base.vocab_size}, seq_len={base.seq_len}"
+        )
+    return estimator
+
+
+def _seed_from(np_random: np.random.Generator) -> int:
+    return int(np_random.integers(0, 2**63 - 1))
+
+
+class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.int64]):
+    """The paper's Monte Carlo search (Eq. 4) as per-step rewards, for the single env.
+
+    At step t < T the wrapper completes the prefix Y_{1:t} ``n_rollouts`` (N) times with the
+    rollout policy G_β, scores the N completions with the env's discriminator D and emits their
+    mean as the reward: r_t = Q_t = Q(Y_{1:t-1}, y_t). At t = T the reward is D(Y) (exactly the
+    env's own terminal reward). ``info["q_value"]`` carries Q_t as well.
+
+    **Returns.** With discount γ = 0 the return of each action is exactly the paper's Q_t, so a
+    REINFORCE update reproduces Algorithm 1, and an actor-critic gets the advantage Q_t - V(s_t).
+    Q_t uses only the prefix up to y_t: the reward is causal.
+
+    G_β reads one token per step (its LSTM state is kept; no prefix is re-encoded), and the N
+    completions are one batched tensor program. The rollouts draw from a ``torch.Generator``
+    seeded from the env's ``np_random`` at ``reset(seed=...)``: the same seed gives the same rewards.
+
+    Given a ``gymnasium.vector.VectorEnv`` (a ``TokenGenerationVectorEnv``), this class returns a
+    :class:`MonteCarloRewardVectorWrapper` with the same arguments.
+
+    :param env: a ``TokenGenerationEnv`` (possibly wrapped).
+    :param rollout_policy: G_β, a ``TokenLSTM`` such as ``LSTMGenerator``; it is read live, so
+        updating its parameters in place (β ← 0.8 β + 0.2 θ) takes effect at the next step.
+    :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
+    :param reward_mode: ``"q"`` (the only mode; see ``REWARD_MODES``).
+    """
+
+    def __new__(cls, env: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if cls is MonteCarloRewardWrapper and isinstance(env, VectorEnv):
+            return MonteCarloRewardVectorWrapper(env, *args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, env: gym.Env, rollout_policy: TokenLSTM, n_rollouts: int = 16, reward_mode: str = "q") -> None:
+        if not isinstance(env, gym.Env):
+            raise TypeError(f"env must be a gymnasium.Env or VectorEnv, got {type(env).__name__}")
+        super().__init__(env)
+        self.reward_mode = _check_reward_mode(reward_mode)
+        self.estimator = _estimator(env, rollout_policy, n_rollouts)
+        self.rollout_policy = rollout_policy
+        self.n_rollouts = self.estimator.n_rollouts
+        self._generator: torch.Generator | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        if seed is not None or self._generator is None:
+            device = self.rollout_policy.device
+            self._generator = torch.Generator(device=device).manual_seed(_seed_from(self.env.np_random))
+        self.estimator.reset(1)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
+        q = self.estimator.advance(torch.as_tensor([int(action)]), self._generator)
+        q_value = float(reward) if q is None else float(q[0])
+        return obs, q_value, terminated, truncated, {**info, "q_value": q_value}
+
+
+class MonteCarloRewardVectorWrapper(VectorWrapper):
+    """:class:`MonteCarloRewardWrapper` for a ``TokenGenerationVectorEnv``: rewards ``float64[num_envs]``.
+
+    All ``num_envs x n_rollouts`` completions of a step are sampled and scored as one batch.
+    ``infos["q_value"]`` (with mask ``infos["_q_value"]``) carries Q_t. The env's autoreset mode
+    (``NEXT_STEP`` or ``SAME_STEP``) is followed: the wrapper restarts its rollout state whenever
+    the env starts new episodes.
+
+    :param env: a ``TokenGenerationVectorEnv`` (possibly wrapped).
+    :param rollout_policy: G_β (see :class:`MonteCarloRewardWrapper`).
+    :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
+    :param reward_mode: ``"q"``.
+    """
+
+    def __init__(self, env: VectorEnv, rollout_policy: TokenLSTM, n_rollouts: int = 16, reward_mode: str = "q") -> None:
+        if not isinstance(env, VectorEnv):
+            raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
+        super().__init__(env)
+        self.reward_mode = _check_reward_mode(reward_mode)
+        self.estimator = _estimator(env, rollout_policy, n_rollouts)
+        self.rollout_policy = rollout_policy
+        self.n_rollouts = self.estimator.n_rollouts
+        self.autoreset_mode = AutoresetMode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            raise ValueError("env must autoreset in NEXT_STEP or SAME_STEP mode, got DISABLED")
+        self._generator: torch.Generator | None = None
+        self._restart_next_step = False
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        if seed is not None or self._generator is None:
+            device = self.rollout_policy.device
+            self._generator = torch.Generator(device=device).manual_seed(_seed_from(self.env.np_random))
+        self.estimator.reset(self.num_envs)
+        self._restart_next_step = False
+        return obs, info
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        obs, rewards, terminated, truncated, infos = self.env.step(actions)  # the env validates actions
+        if self._restart_next_step:  # NEXT_STEP autoreset: this step only started new episodes
+            self.estimator.reset(self.num_envs)
+            self._restart_next_step = False
+            return obs, rewards, terminated, truncated, infos
+        q = self.estimator.advance(torch.as_tensor(np.asarray(actions)), self._generator)
+        if q is None:  # step T: Q_T = D(Y), the env's terminal reward
+            q_values = np.asarray(rewards, dtype=np.float64)
+            if self.autoreset_mode == AutoresetMode.SAME_STEP:
+                self.estimator.reset(self.num_envs)
+            else:
+                self._restart_next_step = True
+        else:
+            q_values = q.double().cpu().numpy()
+        infos = {**infos, "q_value": q_values, "_q_value": np.ones(self.num_envs, dtype=np.bool_)}
+        return obs, q_values.copy(), terminated, truncated, infos

@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny configurations so the whole suite runs in minutes on 2 CPU cores."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
+from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.oracle import OracleLSTM
+
+TINY_VOCAB = 12
+TINY_SEQ_LEN = 6
+TINY_N_REAL = 64
+
+
+@pytest.fixture
+def tiny_oracle() -> OracleLSTM:
+    return OracleLSTM.seeded(seed=3, vocab_size=TINY_VOCAB, seq_len=TINY_SEQ_LEN, emb_dim=8, hidden_dim=8)
+
+
+@pytest.fixture
+def tiny_generator() -> LSTMGenerator:
+    return LSTMGenerator(TINY_VOCAB, TINY_SEQ_LEN, emb_dim=8, hidden_dim=8, generator=torch.Generator().manual_seed(5))
+
+
+@pytest.fixture
+def tiny_discriminator() -> Discriminator:
+    torch.manual_seed(7)
+    return Discriminator(TINY_VOCAB, TINY_SEQ_LEN, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(4, 4, 4))
+
+
+@pytest.fixture
+def tiny_env_kwargs(tiny_oracle: OracleLSTM, tiny_discriminator: Discriminator) -> dict:
+    return {"oracle": tiny_oracle, "discriminator": tiny_discriminator, "n_real": TINY_N_REAL}
