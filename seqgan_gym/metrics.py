@@ -21,7 +21,7 @@ def nll_oracle(oracle: TokenLSTM, samples: Any) -> float:
     :param samples: generated token ids, ``[n, T]`` (tensor or array), ``n >= 1``.
     :return: the mean over all ``n * T`` tokens, in nats.
     """
-    return _mean_nll(oracle, samples, "samples")
+    return _mean_nll(oracle, samples, "oracle", "samples")
 
 
 def nll_test(generator: TokenLSTM, held_out: Any) -> float:
@@ -31,12 +31,12 @@ def nll_test(generator: TokenLSTM, held_out: Any) -> float:
     :param held_out: real token ids, ``[n, T]`` (tensor or array), ``n >= 1``.
     :return: the mean over all ``n * T`` tokens, in nats.
     """
-    return _mean_nll(generator, held_out, "held_out")
+    return _mean_nll(generator, held_out, "generator", "held_out")
 
 
-def _mean_nll(model: TokenLSTM, tokens: Any, name: str) -> float:
+def _mean_nll(model: TokenLSTM, tokens: Any, model_name: str, name: str) -> float:
     if not isinstance(model, TokenLSTM):
-        raise TypeError(f"the model must be a TokenLSTM (OracleLSTM or LSTMGenerator), got {type(model).__name__}")
+        raise TypeError(f"{model_name} must be a TokenLSTM (OracleLSTM or LSTMGenerator), got {type(model).__name__}")
     tokens = check_tokens(name, tokens, model.vocab_size, max_len=model.seq_len, device=model.device)
     if tokens.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sequence, got shape {tuple(tokens.shape)}")

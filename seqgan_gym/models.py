@@ -25,7 +25,7 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
-_EVAL_BATCH = 2048  # sequences per chunk when scoring many sequences: bounds memory at V=5000
+_EVAL_BATCH = 1024  # sequences per chunk when scoring many sequences: bounds memory at V=5000
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -87,11 +87,16 @@ class TokenLSTM(nn.Module):
         """``LongTensor[batch_size]`` filled with ``start_token``."""
         return torch.full((batch_size,), self.start_token, dtype=torch.long, device=self.device)
 
-    def step(self, tokens: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
+    def step(
+        self, tokens: torch.Tensor, state: LSTMState, logits_out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
         """Feed one token per row and advance the state by one step.
 
         :param tokens: ``LongTensor[B]``, the previous token of each row.
         :param state: ``(h, c)``, each ``[B, hidden_dim]``.
+        :param logits_out: optional ``[B, V]`` buffer to write the logits into (no autograd):
+            reusing one buffer avoids a fresh ``B x V`` allocation per step, which costs page
+            faults on the CPU.
         :return: ``(logits [B, V] of the next token, new state)``.
         """
         h, c = state
@@ -99,6 +104,8 @@ class TokenLSTM(nn.Module):
         i, f, o, c_tilde = gates.chunk(4, dim=-1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
         h = torch.sigmoid(o) * torch.tanh(c)
+        if logits_out is not None:
+            return torch.addmm(self.b_out, h, self.w_out, out=logits_out), (h, c)
         return torch.addmm(self.b_out, h, self.w_out), (h, c)
 
     def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -141,15 +148,30 @@ class TokenLSTM(nn.Module):
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        out = [-self.log_prob(tokens[rows]).mean(dim=1) for rows in _chunks(tokens.shape[0], batch_size)]
+        out = [self._nll_batch(tokens[rows]) for rows in _chunks(tokens.shape[0], batch_size)]
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
+
+    def _nll_batch(self, tokens: torch.Tensor) -> torch.Tensor:
+        # log_prob without autograd and in one reused [B, V] buffer: NLL = logsumexp - target logit.
+        batch, length = tokens.shape
+        buffer = torch.empty(batch, self.vocab_size, device=self.device, dtype=self.embedding.dtype)
+        total = torch.zeros(batch, device=self.device, dtype=torch.float64)
+        inputs, state = self.start_tokens(batch), self.initial_state(batch)
+        for t in range(length):
+            logits, state = self.step(inputs, state, logits_out=buffer)
+            inputs = tokens[:, t]
+            target = logits.gather(1, inputs[:, None]).squeeze(1)
+            row_max = logits.amax(dim=1)
+            log_total = logits.sub_(row_max[:, None]).exp_().sum(dim=1).log_()
+            total += (log_total + row_max - target).double()
+        return (total / length).to(self.embedding.dtype)
 
     @torch.no_grad()
     def sample(
         self,
         n: int,
         generator: torch.Generator | None = None,
-        batch_size: int = 16_384,
+        batch_size: int = 1024,
     ) -> torch.Tensor:
         """Sample ``n`` sequences of ``seq_len`` tokens (inverse-CDF sampling, batched).
 
@@ -169,9 +191,10 @@ class TokenLSTM(nn.Module):
         tokens = self.start_tokens(n)
         state = self.initial_state(n)
         samples = torch.empty(n, self.seq_len, dtype=torch.long, device=self.device)
+        buffer = torch.empty(n, self.vocab_size, device=self.device, dtype=self.embedding.dtype)
         for t in range(self.seq_len):
-            logits, state = self.step(tokens, state)
-            tokens = sample_from_logits(logits, generator)
+            logits, state = self.step(tokens, state, logits_out=buffer)
+            tokens = sample_from_logits(logits, generator, overwrite=True)
             samples[:, t] = tokens
         return samples
 
@@ -188,7 +211,8 @@ class TokenLSTM(nn.Module):
         This is the Monte Carlo rollout: the caller keeps the state of each prefix, so nothing
         is re-encoded.
 
-        :param logits: ``[B, V]``, the next-token logits the last :meth:`step` returned.
+        :param logits: ``[B, V]``, the next-token logits the last :meth:`step` returned; used as
+            scratch space (overwritten), so no ``B x V`` buffer is allocated per token.
         :param state: ``(h, c)`` after the prefix, each ``[B, hidden_dim]``.
         :param n_tokens: how many tokens to sample (``>= 0``).
         :return: ``LongTensor[B, n_tokens]``.
@@ -196,8 +220,8 @@ class TokenLSTM(nn.Module):
         out = torch.empty(logits.shape[0], n_tokens, dtype=torch.long, device=logits.device)
         for k in range(n_tokens):
             if k > 0:
-                logits, state = self.step(out[:, k - 1], state)
-            out[:, k] = sample_from_logits(logits, generator)
+                logits, state = self.step(out[:, k - 1], state, logits_out=logits)
+            out[:, k] = sample_from_logits(logits, generator, overwrite=True)
         return out
 
 
@@ -332,7 +356,7 @@ class Discriminator(nn.Module):
         return F.cross_entropy(self(tokens), labels) + self.l2_penalty()
 
     @torch.inference_mode()
-    def prob_real(self, tokens: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    def prob_real(self, tokens: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """D(Y): softmax probability of the real class, with no dropout (keep 1.0), whatever the mode.
 
         :param tokens: ``LongTensor[n, seq_len]``.

@@ -33,13 +33,19 @@ class OracleLoadError(ValueError):
     """An oracle file that is missing, not a pickle of numpy arrays, or of the wrong layout."""
 
 
-# The globals a pickle of plain numpy arrays needs (numpy 1.x and 2.x module names).
+# The globals a pickle of plain numpy arrays needs (numpy 1.x and 2.x module names). Python 3
+# writes the raw bytes of protocols 0-2 through ``_codecs.encode`` (a pure data transform, also
+# on torch's weights-only list), and protocol 5 (``pickle.dump``'s default) rebuilds arrays with
+# ``numpy._core.numeric._frombuffer`` (``frombuffer`` + ``reshape``).
 _ALLOWED_GLOBALS = frozenset(
     {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("_codecs", "encode"),
     }
 )
 

@@ -15,19 +15,24 @@ import math
 import torch
 
 
-def sample_from_logits(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_from_logits(
+    logits: torch.Tensor, generator: torch.Generator | None = None, overwrite: bool = False
+) -> torch.Tensor:
     """Draw one token per row of ``logits``, token ``v`` with probability ``softmax(logits)[v]``.
 
     A token of probability 0 (logit ``-inf``) is never drawn.
 
     :param logits: unnormalised log-probabilities, shape ``[B, V]``.
     :param generator: the random stream; ``None`` uses torch's global one.
+    :param overwrite: use ``logits`` itself as scratch space (its contents are destroyed): saves
+        a ``B x V`` allocation, whose page faults cost as much as the arithmetic on the CPU.
     :return: ``LongTensor[B]`` of token ids in ``[0, V)``.
     """
     batch, vocab = logits.shape
     # Unnormalised weights exp(logits - max): one pass cheaper than softmax, and the uniform
     # draw is scaled by the total mass instead of dividing all B x V weights by it.
-    probs = logits - logits.amax(dim=-1, keepdim=True)
+    row_max = logits.amax(dim=-1, keepdim=True)
+    probs = logits.sub_(row_max) if overwrite else logits - row_max
     probs.exp_()
     block = math.isqrt(vocab - 1) + 1 if vocab > 1 else 1
     n_full = vocab // block
@@ -35,6 +40,13 @@ def sample_from_logits(logits: torch.Tensor, generator: torch.Generator | None =
     if vocab % block:
         block_mass = torch.cat([block_mass, probs[:, n_full * block :].sum(dim=-1, keepdim=True)], dim=1)
     block_cdf = torch.cumsum(block_mass, dim=-1)
+    # A finite row maximum makes the total mass finite and >= 1; a NaN, a +inf or an all -inf
+    # row makes it NaN, and the searches below would then return ids past the vocabulary.
+    if not bool(torch.isfinite(block_cdf[:, -1]).all()):
+        bad = int((~torch.isfinite(block_cdf[:, -1])).nonzero()[0, 0])
+        raise ValueError(
+            f"logits must have a finite maximum in every row (no NaN or +inf, not all -inf); row {bad} does not"
+        )
 
     u = torch.rand(batch, 1, generator=generator, device=logits.device, dtype=probs.dtype)
     # Keep the draw strictly below the total so rounding can never select past the last

@@ -23,7 +23,10 @@ def check_actions(actions: Any, num_envs: int, vocab_size: int) -> np.ndarray:
     """Return a batch of token actions as ``int64[num_envs]`` or raise an error naming ``actions``."""
     if isinstance(actions, torch.Tensor):
         actions = actions.detach().cpu().numpy()
-    actions = np.asarray(actions)
+    try:
+        actions = np.asarray(actions)
+    except (TypeError, ValueError) as err:  # e.g. ragged nested lists
+        raise ValueError(f"actions must be an array of shape ({num_envs},) (one token per sub-env): {err}") from err
     if actions.dtype == np.bool_ or not np.issubdtype(actions.dtype, np.integer):
         raise TypeError(
             f"actions must be integer token ids in [0, {vocab_size - 1}] (MultiDiscrete of Discrete({vocab_size})), "

@@ -1,0 +1,123 @@
+"""Foundation benchmark: oracle sampling and one Monte Carlo rewarded episode at the paper's sizes.
+
+Prints a table and writes it to ``docs/results/bench_foundation.md``:
+
+* 10,000 oracle samples (V=5000, T=20): our inverse-CDF sampler against ``torch.multinomial``
+  (the reference code's way) on the same oracle, in the same run, as a ratio.
+* one full episode of ``MonteCarloRewardWrapper`` over ``TokenGenerationVectorEnv`` with 64
+  sub-envs, N=16 rollouts and the paper's discriminator, and the share of it spent scoring the
+  19 x 1024 + 64 sequences with D.
+
+    python benchmarks/bench_foundation.py [--repeats 3] [--out docs/results/bench_foundation.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
+from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, OracleLSTM
+from seqgan_gym._io import atomic_write_text
+
+
+def timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+@torch.no_grad()
+def multinomial_sample(oracle: OracleLSTM, n: int, generator: torch.Generator, batch_size: int = 1024) -> torch.Tensor:
+    """The reference code's sampler: softmax + ``torch.multinomial``, same LSTM, same batching."""
+    out = []
+    for start in range(0, n, batch_size):
+        b = min(batch_size, n - start)
+        tokens, state = oracle.start_tokens(b), oracle.initial_state(b)
+        rows = []
+        for _ in range(oracle.seq_len):
+            logits, state = oracle.step(tokens, state)
+            tokens = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
+            rows.append(tokens)
+        out.append(torch.stack(rows, dim=1))
+    return torch.cat(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions of each unit (>= 1)")
+    parser.add_argument("--out", type=Path, default=Path("docs/results/bench_foundation.md"))
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+
+    oracle = OracleLSTM.seeded()
+    oracle.sample(1024, generator=torch.Generator().manual_seed(0))  # warm-up
+    ours = timed(lambda: oracle.sample(10_000, generator=torch.Generator().manual_seed(1)), args.repeats)
+    reference = timed(lambda: multinomial_sample(oracle, 10_000, torch.Generator().manual_seed(1)), args.repeats)
+
+    env = gym.make_vec("SeqGAN-Oracle-v0", num_envs=64, vectorization_mode="vector_entry_point", n_real=1000)
+    rollout_policy = LSTMGenerator(generator=torch.Generator().manual_seed(0))
+    env = MonteCarloRewardWrapper(env, rollout_policy, n_rollouts=16)
+    actions = np.random.default_rng(0).integers(0, 5000, size=(20, 64))
+
+    def episode() -> None:
+        env.reset(seed=0)
+        for t in range(20):
+            env.step(actions[t])
+
+    episode_times = timed(episode, args.repeats + 1)[1:]  # the first episode warms up oneDNN and the allocator
+    discriminator = env.unwrapped.discriminator
+    scored = torch.randint(0, 5000, (19 * 64 * 16 + 64, 20), generator=torch.Generator().manual_seed(0))
+    scoring_times = timed(lambda: discriminator.prob_real(scored), args.repeats)
+
+    best = min
+    rows = [
+        ("10k oracle samples (V=5000, T=20), inverse-CDF", best(ours), "<= 1 s", ""),
+        (
+            "10k oracle samples, torch.multinomial (reference)",
+            best(reference),
+            "",
+            f"{best(reference) / best(ours):.1f}x",
+        ),
+        ("one MC episode: 64 envs, N=16, paper D", best(episode_times), "<= 5 s", ""),
+        ("  of which D scoring 19,520 sequences", best(scoring_times), "", ""),
+        ("  the rest (rollouts, env, wrapper)", best(episode_times) - best(scoring_times), "", ""),
+    ]
+    header = "| unit | seconds (best of runs) | target | speed-up |\n|---|---|---|---|\n"
+    table = header + "".join(f"| {u} | {s:.2f} | {t} | {r} |\n" for u, s, t, r in rows)
+    cpu = platform.processor() or platform.machine()
+    runs = {
+        "sampling, ours": ours,
+        "sampling, reference": reference,
+        "episode": episode_times,
+        "D scoring": scoring_times,
+    }
+    detail = "".join(
+        f"- {name}: {', '.join(f'{x:.2f}' for x in xs)} s (median {statistics.median(xs):.2f})\n"
+        for name, xs in runs.items()
+    )
+    report = (
+        "# Foundation benchmark\n\n"
+        f"`python benchmarks/bench_foundation.py --repeats {args.repeats}` on {cpu}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__} "
+        f"({torch.backends.cpu.get_cpu_capability()}).\n\n{table}\nAll runs:\n{detail}"
+    )
+    print(report)
+    atomic_write_text(args.out, report)
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

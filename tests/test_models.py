@@ -1,0 +1,270 @@
+"""The paper's networks: the CNN discriminator and the LSTM generator."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqgan_gym.models import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator, LSTMGenerator
+
+V, T = 12, 6
+
+
+def _tokens(n: int, seed: int, vocab: int = V, length: int = T) -> torch.Tensor:
+    return torch.randint(0, vocab, (n, length), generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------------- Discriminator
+
+
+def test_paper_discriminator_size_and_filters() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator()  # V=5000, T=20
+    assert disc.filter_sizes == PAPER_FILTER_SIZES == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+    assert disc.num_filters == PAPER_NUM_FILTERS == (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+    assert [c.kernel_size[0] for c in disc.convs] == list(PAPER_FILTER_SIZES)
+    assert [c.out_channels for c in disc.convs] == list(PAPER_NUM_FILTERS)
+    assert all(c.in_channels == 64 for c in disc.convs)
+    n_features = sum(PAPER_NUM_FILTERS)
+    assert n_features == 1720
+    embedding = 5000 * 64
+    convs = sum(nf * (64 * w + 1) for w, nf in zip(PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, strict=True))
+    highway = 2 * (n_features * n_features + n_features)
+    output = n_features * 2 + 2
+    assert (embedding, convs, highway, output) == (320_000, 801_720, 5_920_240, 3_442)
+    assert sum(p.numel() for p in disc.parameters()) == 7_045_402 == embedding + convs + highway + output
+    assert disc.dropout_keep_prob == 0.75
+    assert disc.l2_reg_lambda == 0.2
+    # Scores a batch of the paper's shape.
+    probs = disc.prob_real(_tokens(3, 0, vocab=5000, length=20))
+    assert probs.shape == (3,)
+
+
+def test_short_sequences_drop_filters_wider_than_seq_len() -> None:
+    disc = Discriminator(vocab_size=10, seq_len=7, emb_dim=4)
+    assert disc.filter_sizes == (1, 2, 3, 4, 5, 6, 7)
+    assert disc.num_filters == (100, 200, 200, 200, 200, 100, 100)
+    assert [c.kernel_size[0] for c in disc.convs] == [1, 2, 3, 4, 5, 6, 7]
+    assert disc.prob_real(_tokens(2, 1, vocab=10, length=7)).shape == (2,)
+    # Widths 10, 15 are dropped at T=12; 15 and 20 are kept at T=20 (tested above).
+    assert Discriminator(vocab_size=10, seq_len=12, emb_dim=4).filter_sizes == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+
+
+def test_filter_wider_than_seq_len_is_refused() -> None:
+    with pytest.raises(ValueError, match="filter_sizes"):
+        Discriminator(V, T, emb_dim=4, filter_sizes=(2, T + 1), num_filters=(3, 3))
+
+
+def test_prob_real_range_shape_and_ignores_dropout(tiny_discriminator: Discriminator) -> None:
+    tokens = _tokens(32, 1)
+    tiny_discriminator.train()
+    p_train = tiny_discriminator.prob_real(tokens)
+    p_train_again = tiny_discriminator.prob_real(tokens)
+    assert tiny_discriminator.training  # prob_real does not switch the mode
+    tiny_discriminator.eval()
+    p_eval = tiny_discriminator.prob_real(tokens)
+    assert p_train.shape == (32,)
+    assert bool(((p_train >= 0) & (p_train <= 1)).all())
+    assert torch.equal(p_train, p_train_again)
+    torch.testing.assert_close(p_train, p_eval, rtol=0, atol=1e-6)
+    expected = torch.softmax(tiny_discriminator(tokens), dim=-1)[:, 1]
+    torch.testing.assert_close(p_eval, expected.detach(), rtol=0, atol=1e-6)
+    # Chunking does not change the scores.
+    torch.testing.assert_close(tiny_discriminator.prob_real(tokens, batch_size=5), p_eval, rtol=0, atol=1e-6)
+    assert tiny_discriminator.prob_real(tokens[:0]).shape == (0,)
+
+
+def test_prob_real_rejects_wrong_length(tiny_discriminator: Discriminator) -> None:
+    with pytest.raises(ValueError, match="tokens"):
+        tiny_discriminator.prob_real(_tokens(2, 0, length=T - 1))
+
+
+def test_forward_train_mode_is_stochastic_and_eval_is_not(tiny_discriminator: Discriminator) -> None:
+    tokens = _tokens(16, 2)
+    tiny_discriminator.train()
+    a, b = tiny_discriminator(tokens), tiny_discriminator(tokens)
+    assert a.shape == (16, 2)
+    assert not torch.allclose(a, b)
+    tiny_discriminator.eval()
+    assert torch.equal(tiny_discriminator(tokens), tiny_discriminator(tokens))
+
+
+def test_dropout_keeps_three_quarters_of_features() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(V, T, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(40, 40, 40))
+    captured: list[torch.Tensor] = []
+    disc.output.register_forward_pre_hook(lambda _module, args: captured.append(args[0].detach()))
+    tokens = _tokens(200, 3)
+    disc.eval()
+    disc(tokens)
+    disc.train()
+    disc(tokens)
+    clean, dropped = captured
+    live = clean != 0
+    kept = dropped[live] != 0
+    n = int(live.sum())
+    assert n > 10_000
+    # Binomial(n, 0.75): 5 standard errors is well under 0.02.
+    assert abs(float(kept.double().mean()) - 0.75) < 5 * (0.75 * 0.25 / n) ** 0.5
+    # Inverted dropout: kept features are scaled by 1 / keep_prob.
+    torch.testing.assert_close(dropped[live][kept], clean[live][kept] / 0.75, rtol=1e-5, atol=1e-6)
+
+
+def test_keep_prob_one_means_no_dropout() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(V, T, emb_dim=8, filter_sizes=(1, 2), num_filters=(5, 5), dropout_keep_prob=1.0)
+    tokens = _tokens(8, 4)
+    disc.train()
+    a = disc(tokens)
+    disc.eval()
+    assert torch.equal(a, disc(tokens))
+
+
+def test_loss_is_cross_entropy_plus_output_l2(tiny_discriminator: Discriminator) -> None:
+    tokens = _tokens(10, 5)
+    labels = torch.tensor([0, 1] * 5)
+    tiny_discriminator.eval()
+    w, b = tiny_discriminator.output.weight, tiny_discriminator.output.bias
+    expected = F.cross_entropy(tiny_discriminator(tokens), labels) + 0.2 * (w.square().sum() + b.square().sum()) / 2
+    loss = tiny_discriminator.loss(tokens, labels)
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+    loss.backward()
+    assert w.grad is not None and float(w.grad.abs().sum()) > 0
+    # The L2 term's own gradient: lambda * W on the output layer, nothing anywhere else.
+    tiny_discriminator.zero_grad()
+    tiny_discriminator.l2_penalty().backward()
+    torch.testing.assert_close(w.grad, 0.2 * w.detach())
+    torch.testing.assert_close(b.grad, 0.2 * b.detach())
+    assert tiny_discriminator.highway_lin.weight.grad is None or not tiny_discriminator.highway_lin.weight.grad.any()
+
+
+def test_discriminator_initialisation_follows_reference_code() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(V, T, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(40, 40, 40))
+    emb = disc.embedding.weight.detach()
+    assert float(emb.min()) >= -1.0 and float(emb.max()) <= 1.0
+    for conv in disc.convs:
+        assert float(conv.weight.detach().abs().max()) <= 0.2
+        assert torch.all(conv.bias == 0.1)
+    assert torch.all(disc.output.bias == 0.1)
+
+
+# --------------------------------------------------------------------------- LSTMGenerator
+
+
+def test_generator_initial_std_is_about_0_1() -> None:
+    gen = LSTMGenerator(generator=torch.Generator().manual_seed(0))  # paper size, ~330k parameters
+    flat = torch.cat([p.detach().flatten() for p in gen.parameters()]).double()
+    assert flat.numel() > 300_000
+    assert abs(float(flat.mean())) < 0.002
+    assert abs(float(flat.std()) - 0.1) < 0.002
+    assert all(p.requires_grad for p in gen.parameters())
+    custom = LSTMGenerator(V, T, emb_dim=8, hidden_dim=8, init_std=0.5, generator=torch.Generator().manual_seed(0))
+    assert 0.4 < float(torch.cat([p.detach().flatten() for p in custom.parameters()]).std()) < 0.6
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, float("nan"), float("inf"), "0.1"])
+def test_generator_rejects_bad_init_std(bad: object) -> None:
+    with pytest.raises(ValueError, match="init_std"):
+        LSTMGenerator(V, T, init_std=bad)  # type: ignore[arg-type]
+
+
+def test_generator_seeded_init_is_reproducible() -> None:
+    def make(seed: int) -> LSTMGenerator:
+        return LSTMGenerator(V, T, emb_dim=8, hidden_dim=8, generator=torch.Generator().manual_seed(seed))
+
+    a, b, c = make(1).state_dict(), make(1).state_dict(), make(2).state_dict()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+        assert not torch.equal(a[key], c[key]), key
+
+
+def test_incremental_decoding_matches_teacher_forcing(tiny_generator: LSTMGenerator) -> None:
+    tokens = _tokens(7, 6)
+    teacher = tiny_generator.log_prob(tokens)
+    assert teacher.shape == (7, T)
+    state = tiny_generator.initial_state(7)
+    assert all(torch.equal(s, torch.zeros(7, tiny_generator.hidden_dim)) for s in state)
+    prev = tiny_generator.start_tokens(7)
+    assert torch.equal(prev, torch.zeros(7, dtype=torch.long))
+    steps = []
+    with torch.no_grad():
+        for t in range(T):
+            logits, state = tiny_generator.step(prev, state)
+            assert logits.shape == (7, V)
+            steps.append(torch.log_softmax(logits, dim=-1).gather(1, tokens[:, t : t + 1]).squeeze(1))
+            prev = tokens[:, t]
+    torch.testing.assert_close(torch.stack(steps, dim=1), teacher.detach(), rtol=0, atol=1e-5)
+    torch.testing.assert_close(tiny_generator.nll(tokens), -teacher.detach().mean(dim=1), rtol=0, atol=1e-6)
+
+
+def test_log_prob_is_differentiable(tiny_generator: LSTMGenerator) -> None:
+    tokens = _tokens(5, 7)
+    logp = tiny_generator.log_prob(tokens)
+    assert logp.requires_grad
+    assert bool((logp <= 0).all())
+    (-logp.sum()).backward()
+    for name, p in tiny_generator.named_parameters():
+        assert p.grad is not None, name
+        assert float(p.grad.abs().sum()) > 0, name
+        assert bool(torch.isfinite(p.grad).all()), name
+
+
+def test_complete_shape_range_and_reproducibility(tiny_generator: LSTMGenerator) -> None:
+    with torch.no_grad():
+        logits, state = tiny_generator.step(tiny_generator.start_tokens(9), tiny_generator.initial_state(9))
+
+    def run(seed: int, n_tokens: int = 4) -> torch.Tensor:
+        # complete() may use the logits as scratch space: hand it a copy each time.
+        return tiny_generator.complete(logits.clone(), state, n_tokens, generator=torch.Generator().manual_seed(seed))
+
+    out = run(0)
+    assert out.shape == (9, 4) and out.dtype == torch.long
+    assert int(out.min()) >= 0 and int(out.max()) < V
+    assert torch.equal(out, run(0))
+    assert not torch.equal(out, run(1))
+    assert run(0, n_tokens=0).shape == (9, 0)
+    # complete() does not touch the caller's state.
+    assert torch.equal(
+        state[0], tiny_generator.step(tiny_generator.start_tokens(9), tiny_generator.initial_state(9))[1][0]
+    )
+
+
+def test_complete_from_start_equals_sample(tiny_generator: LSTMGenerator) -> None:
+    """Rolling out T tokens from the start state draws the same sequences as ``sample`` (same stream)."""
+    with torch.no_grad():
+        logits, state = tiny_generator.step(tiny_generator.start_tokens(20), tiny_generator.initial_state(20))
+    rolled = tiny_generator.complete(logits, state, T, generator=torch.Generator().manual_seed(3))
+    sampled = tiny_generator.sample(20, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(rolled, sampled)
+
+
+def test_complete_first_token_comes_from_the_given_logits(tiny_generator: LSTMGenerator) -> None:
+    with torch.no_grad():
+        _, state = tiny_generator.step(tiny_generator.start_tokens(4), tiny_generator.initial_state(4))
+    forced = torch.full((4, V), float("-inf"))
+    forced[torch.arange(4), torch.tensor([0, 3, 7, V - 1])] = 0.0
+    out = tiny_generator.complete(forced, state, 3, generator=torch.Generator().manual_seed(0))
+    assert out[:, 0].tolist() == [0, 3, 7, V - 1]
+
+
+def test_step_into_a_buffer_matches_a_fresh_step(tiny_generator: LSTMGenerator) -> None:
+    tokens = torch.tensor([0, 3, V - 1])
+    state = (torch.randn(3, 8), torch.randn(3, 8))
+    with torch.no_grad():
+        fresh, (h1, c1) = tiny_generator.step(tokens, state)
+        buffer = torch.full((3, V), float("nan"))
+        into, (h2, c2) = tiny_generator.step(tokens, state, logits_out=buffer)
+    torch.testing.assert_close(into, fresh, rtol=0, atol=1e-6)
+    torch.testing.assert_close(buffer, fresh, rtol=0, atol=1e-6)
+    assert torch.equal(h1, h2) and torch.equal(c1, c2)
+
+
+def test_nll_is_independent_of_batch_size(tiny_generator: LSTMGenerator) -> None:
+    tokens = _tokens(11, 8)
+    full = tiny_generator.nll(tokens)
+    assert full.shape == (11,)
+    torch.testing.assert_close(tiny_generator.nll(tokens, batch_size=3), full, rtol=0, atol=1e-6)
+    torch.testing.assert_close(full, -tiny_generator.log_prob(tokens).detach().mean(dim=1), rtol=0, atol=1e-5)
+    assert tiny_generator.nll(tokens[:0]).shape == (0,)
