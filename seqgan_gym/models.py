@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqgan_gym._checks import check_int, check_tokens
-from seqgan_gym.sampling import sample_from_logits
+from seqgan_gym.sampling import LOG2_E, sample_from_log2_logits, sample_from_logits
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """``(h, c)``, each of shape ``[B, hidden_dim]``."""
@@ -99,14 +99,29 @@ class TokenLSTM(nn.Module):
             faults on the CPU.
         :return: ``(logits [B, V] of the next token, new state)``.
         """
+        h, c = self._cell(tokens, state)
+        if logits_out is not None:
+            return torch.addmm(self.b_out, h, self.w_out, out=logits_out), (h, c)
+        return torch.addmm(self.b_out, h, self.w_out), (h, c)
+
+    def _cell(self, tokens: torch.Tensor, state: LSTMState) -> LSTMState:
         h, c = state
         gates = self.embedding[tokens] @ self.w_x + h @ self.w_h + self.bias
         i, f, o, c_tilde = gates.chunk(4, dim=-1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        if logits_out is not None:
-            return torch.addmm(self.b_out, h, self.w_out, out=logits_out), (h, c)
-        return torch.addmm(self.b_out, h, self.w_out), (h, c)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    def _log2_head(self) -> torch.Tensor:
+        """``[hidden_dim + 1, V]``: the output layer with its bias as the last row, times log2(e)."""
+        return torch.cat([self.w_out, self.b_out[None]]).mul_(LOG2_E)
+
+    def _sample_next(
+        self, h: torch.Tensor, log2_head: torch.Tensor, buffer: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        # [h, 1] @ head: the bias rides in the matmul (addmm would first copy it into every row),
+        # and the base-2 logits go straight to exp2.
+        torch.mm(torch.cat([h, h.new_ones(h.shape[0], 1)], dim=1), log2_head, out=buffer)
+        return sample_from_log2_logits(buffer, generator, overwrite=True)
 
     def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced hidden states ``[B, T, hidden_dim]``: row t predicts ``tokens[:, t]``."""
@@ -192,9 +207,10 @@ class TokenLSTM(nn.Module):
         state = self.initial_state(n)
         samples = torch.empty(n, self.seq_len, dtype=torch.long, device=self.device)
         buffer = torch.empty(n, self.vocab_size, device=self.device, dtype=self.embedding.dtype)
+        log2_head = self._log2_head()
         for t in range(self.seq_len):
-            logits, state = self.step(tokens, state, logits_out=buffer)
-            tokens = sample_from_logits(logits, generator, overwrite=True)
+            state = self._cell(tokens, state)
+            tokens = self._sample_next(state[0], log2_head, buffer, generator)
             samples[:, t] = tokens
         return samples
 
@@ -218,10 +234,13 @@ class TokenLSTM(nn.Module):
         :return: ``LongTensor[B, n_tokens]``.
         """
         out = torch.empty(logits.shape[0], n_tokens, dtype=torch.long, device=logits.device)
-        for k in range(n_tokens):
-            if k > 0:
-                logits, state = self.step(out[:, k - 1], state, logits_out=logits)
-            out[:, k] = sample_from_logits(logits, generator, overwrite=True)
+        if n_tokens == 0:
+            return out
+        out[:, 0] = sample_from_logits(logits, generator, overwrite=True)
+        log2_head = self._log2_head()
+        for k in range(1, n_tokens):
+            state = self._cell(out[:, k - 1], state)
+            out[:, k] = self._sample_next(state[0], log2_head, logits, generator)
         return out
 
 
@@ -331,7 +350,9 @@ class Discriminator(nn.Module):
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         """Pooled convolution features after the highway layer, ``[B, sum(num_filters)]``."""
         x = self.embedding(tokens).transpose(1, 2)  # [B, emb, T]: Conv1d wants channels first
-        pooled = torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        return self._highway(torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1))
+
+    def _highway(self, pooled: torch.Tensor) -> torch.Tensor:
         transform = torch.sigmoid(self.highway_gate(pooled))  # gate bias 0, as in the reference
         return transform * F.relu(self.highway_lin(pooled)) + (1.0 - transform) * pooled
 
@@ -370,3 +391,47 @@ class Discriminator(nn.Module):
             for rows in _chunks(tokens.shape[0], batch_size)
         ]
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
+
+    @torch.inference_mode()
+    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """D of N completions of each prefix, sharing the prefix's convolution windows.
+
+        Equal to ``prob_real(cat([prefix.repeat_interleave(N, 0), suffix], 1))``, but every
+        convolution window that lies inside the prefix is computed once per prefix instead of once
+        per completion (max-over-time pooling splits into the max over those windows and the max
+        over the windows that reach into the suffix). This is the Monte Carlo search's scoring.
+
+        :param prefix: ``LongTensor[B, t]``, ``1 <= t < seq_len``.
+        :param suffix: ``LongTensor[B * N, seq_len - t]``; rows ``b * N .. b * N + N - 1`` complete prefix ``b``.
+        :param batch_size: completions scored at once (bounds memory).
+        :return: ``Tensor[B * N]`` in ``[0, 1]``.
+        """
+        prefix = check_tokens("prefix", prefix, self.vocab_size, max_len=self.seq_len - 1, device=self.device)
+        t = prefix.shape[1]
+        suffix = check_tokens("suffix", suffix, self.vocab_size, exact_len=self.seq_len - t, device=self.device)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        n_prefixes, n_completions = prefix.shape[0], suffix.shape[0]
+        if n_prefixes == 0 or n_completions % n_prefixes:
+            raise ValueError(
+                f"suffix must hold N >= 1 completions per prefix, got {n_completions} rows for {n_prefixes} prefixes"
+            )
+        n = n_completions // n_prefixes
+        x_prefix = self.embedding(prefix).transpose(1, 2)
+        # Max over the windows that lie inside the prefix, [B, nf] per width (None if none fits).
+        prefix_max = [
+            F.relu(conv(x_prefix)).amax(dim=2) if t >= w else None
+            for conv, w in zip(self.convs, self.filter_sizes, strict=True)
+        ]
+        out = []
+        for rows in _chunks(n_prefixes, max(1, batch_size // n)):
+            tokens = torch.cat([prefix[rows].repeat_interleave(n, dim=0), suffix[rows.start * n : rows.stop * n]], 1)
+            x = self.embedding(tokens).transpose(1, 2)
+            pooled = []
+            for conv, w, inside in zip(self.convs, self.filter_sizes, prefix_max, strict=True):
+                first = max(0, t - w + 1)  # the first window that reaches into the suffix
+                reaching = F.relu(conv(x[:, :, first:])).amax(dim=2)
+                pooled.append(
+                    reaching if inside is None else torch.maximum(reaching, inside[rows].repeat_interleave(n, 0))
+                )
+            out.append(torch.softmax(self.output(self._highway(torch.cat(pooled, dim=1))), dim=-1)[:, 1])
+        return torch.cat(out)

@@ -89,7 +89,5 @@ class MonteCarloQEstimator:
         logits = logits.repeat_interleave(n, dim=0)
         state = (state[0].repeat_interleave(n, dim=0), state[1].repeat_interleave(n, dim=0))
         suffix = self.rollout_policy.complete(logits, state, self.seq_len - t, generator)
-        prefix = self._prefix[:, :t].repeat_interleave(n, dim=0)
-        completions = torch.cat([prefix, suffix.to(prefix.device)], dim=1)
-        scores = self.discriminator.prob_real(completions.to(self.discriminator.device))
+        scores = self.discriminator.prob_real_completions(self._prefix[:, :t], suffix)
         return scores.view(batch, n).mean(dim=1)

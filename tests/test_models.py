@@ -268,3 +268,39 @@ def test_nll_is_independent_of_batch_size(tiny_generator: LSTMGenerator) -> None
     torch.testing.assert_close(tiny_generator.nll(tokens, batch_size=3), full, rtol=0, atol=1e-6)
     torch.testing.assert_close(full, -tiny_generator.log_prob(tokens).detach().mean(dim=1), rtol=0, atol=1e-5)
     assert tiny_generator.nll(tokens[:0]).shape == (0,)
+
+
+# --------------------------------------------------------------------------------------------
+# Discriminator.prob_real_completions: the Monte Carlo search's scoring with shared prefixes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_prob_real_completions_equals_scoring_the_complete_sequences(n: int) -> None:
+    torch.manual_seed(0)
+    seq_len = 6
+    # widths below, equal to and above each prefix length, and one as long as the sequence
+    disc = Discriminator(12, seq_len, emb_dim=8, filter_sizes=(1, 2, 3, 5, 6), num_filters=(4, 3, 5, 2, 3))
+    gen = torch.Generator().manual_seed(1)
+    for t in range(1, seq_len):
+        prefix = torch.randint(0, 12, (5, t), generator=gen)
+        suffix = torch.randint(0, 12, (5 * n, seq_len - t), generator=gen)
+        complete = torch.cat([prefix.repeat_interleave(n, dim=0), suffix], dim=1)
+        expected = disc.prob_real(complete)
+        for batch_size in (1, 7, 512):  # chunking by whole prefixes must not change anything
+            got = disc.prob_real_completions(prefix, suffix, batch_size=batch_size)
+            assert got.shape == (5 * n,)
+            torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+def test_prob_real_completions_rejects_mismatched_shapes() -> None:
+    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2), num_filters=(2, 2))
+    prefix = torch.zeros(4, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="suffix"):
+        disc.prob_real_completions(prefix, torch.zeros(6, 4, dtype=torch.long))  # 6 rows for 4 prefixes
+    with pytest.raises(ValueError, match="suffix"):
+        disc.prob_real_completions(prefix, torch.zeros(8, 3, dtype=torch.long))  # 2 + 3 != 6 tokens
+    with pytest.raises(ValueError, match="prefix"):
+        disc.prob_real_completions(torch.zeros(4, 6, dtype=torch.long), torch.zeros(4, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match="suffix"):
+        disc.prob_real_completions(prefix, torch.full((8, 4), 12))  # token id out of range

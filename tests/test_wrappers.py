@@ -25,7 +25,20 @@ SMALL_V, SMALL_T = 4, 4  # small enough to enumerate every completion
 N_EXACT = 4096
 
 
-class ConstantDiscriminator(Discriminator):
+class CompleteSequenceDiscriminator(Discriminator):
+    """A test double's base: scores completions by building the complete sequences.
+
+    The doubles below define D through ``prob_real`` alone; the wrapper scores completions with
+    ``prob_real_completions`` (which shares the prefix's convolutions in the real CNN, checked
+    against ``prob_real`` in test_models.py), so route that through ``prob_real`` here.
+    """
+
+    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        n = suffix.shape[0] // prefix.shape[0]
+        return self.prob_real(torch.cat([prefix.repeat_interleave(n, dim=0), suffix], dim=1))
+
+
+class ConstantDiscriminator(CompleteSequenceDiscriminator):
     """A D that calls every sequence real with probability ``c``."""
 
     def __init__(self, vocab_size: int, seq_len: int, c: float = C) -> None:
@@ -39,7 +52,7 @@ class ConstantDiscriminator(Discriminator):
         return torch.full((tokens.shape[0],), self.c)
 
 
-class FirstLastDiscriminator(Discriminator):
+class FirstLastDiscriminator(CompleteSequenceDiscriminator):
     """D(Y) = scale[y_1] * value[y_T].
 
     For a prefix Y_{1:t} with t < T the first token is known and the last one comes from the
