@@ -63,6 +63,11 @@ class MonteCarloQEstimator:
         self._prefix = torch.zeros(batch_size, self.seq_len, dtype=torch.long, device=policy.device)
         _, self._state = policy.step(policy.start_tokens(batch_size), policy.initial_state(batch_size))
 
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`advance` may be called: after :meth:`reset`, before the T-th token."""
+        return self._state is not None and self.t < self.seq_len
+
     @torch.inference_mode()
     def advance(self, tokens: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """Append ``tokens`` (``LongTensor[B]``, y_t) to the prefixes and estimate Q_t.
@@ -71,7 +76,7 @@ class MonteCarloQEstimator:
         :return: ``Tensor[B]`` of Q_t for t < T (mean D over ``n_rollouts`` completions of Y_{1:t}),
             ``None`` at t = T (the terminal reward D(Y) is the exact Q_T).
         """
-        if self._state is None or self.t >= self.seq_len:
+        if not self.ready:
             raise RuntimeError("MonteCarloQEstimator.advance called before reset or after seq_len tokens")
         policy = self.rollout_policy
         tokens = tokens.to(device=policy.device, dtype=torch.long)

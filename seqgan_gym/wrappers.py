@@ -95,6 +95,8 @@ class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.i
         return obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self.estimator.ready:  # checked first, so the env is not stepped out of sync
+            raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
         q = self.estimator.advance(torch.as_tensor([int(action)]), self._generator)
         q_value = float(reward) if q is None else float(q[0])
@@ -141,6 +143,8 @@ class MonteCarloRewardVectorWrapper(VectorWrapper):
         return obs, info
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not (self.estimator.ready or self._restart_next_step):  # before the env steps out of sync
+            raise RuntimeError("step() called before reset(); call reset() on the wrapper first")
         obs, rewards, terminated, truncated, infos = self.env.step(actions)  # the env validates actions
         if self._restart_next_step:  # NEXT_STEP autoreset: this step only started new episodes
             self.estimator.reset(self.num_envs)

@@ -442,3 +442,18 @@ def test_rollout_policy_with_other_sizes(env, venv, vocab_size: int, seq_len: in
 def test_wrapper_on_an_env_that_is_not_seqgan(policy: LSTMGenerator) -> None:
     _raises(TypeError, "env", MonteCarloRewardWrapper, gym.make("CartPole-v1"), policy, 2)
     _raises(TypeError, "env", MonteCarloRewardWrapper, "SeqGAN-Oracle-v0", policy, 2)
+
+
+def test_wrapper_stepped_without_its_own_reset_leaves_the_env_untouched(kwargs: dict, policy: LSTMGenerator) -> None:
+    inner = TokenGenerationEnv(**kwargs)
+    wrapped = MonteCarloRewardWrapper(inner, policy, n_rollouts=2)
+    inner.reset(seed=0)  # the env is reset directly, the wrapper's rollout state is not
+    _raises(RuntimeError, "reset", wrapped.step, 1)
+    obs, *_ = inner.step(2)  # the refused step did not advance the env
+    assert obs[0] == 2 and np.all(obs[1:] == V)
+
+    inner_vec = TokenGenerationVectorEnv(num_envs=B, **kwargs)
+    wrapped_vec = MonteCarloRewardWrapper(inner_vec, policy, n_rollouts=2)
+    inner_vec.reset(seed=0)
+    _raises(RuntimeError, "reset", wrapped_vec.step, np.ones(B, dtype=np.int64))
+    assert inner_vec.t == 0

@@ -102,3 +102,22 @@ class OracleBenchmark:
             )
         discriminator = discriminator.to(device)
         return cls(oracle=oracle, discriminator=discriminator, real_data=real_data)
+
+
+class OracleBenchmarkEnv:
+    """What training code reads from ``env.unwrapped``: the benchmark's oracle, D and real data."""
+
+    benchmark: OracleBenchmark
+
+    @property
+    def oracle(self) -> OracleLSTM:
+        return self.benchmark.oracle
+
+    @property
+    def discriminator(self) -> Discriminator:
+        return self.benchmark.discriminator
+
+    @property
+    def real_data(self) -> torch.Tensor:
+        """``LongTensor[n_real, seq_len]``: the oracle's samples that D learns to call real."""
+        return self.benchmark.real_data

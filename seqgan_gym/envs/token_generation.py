@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark
+from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark, OracleBenchmarkEnv
 from seqgan_gym.models import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 
@@ -31,7 +31,7 @@ def check_action(action: Any, vocab_size: int, name: str = "action") -> int:
     return int(action)
 
 
-class TokenGenerationEnv(gym.Env[np.ndarray, np.int64]):
+class TokenGenerationEnv(OracleBenchmarkEnv, gym.Env[np.ndarray, np.int64]):
     """SeqGAN's sequence generation MDP (Yu et al., 2017), on the paper's synthetic oracle benchmark.
 
     ## Description
@@ -117,19 +117,6 @@ class TokenGenerationEnv(gym.Env[np.ndarray, np.int64]):
         self._tokens = np.full(self.seq_len, self.pad_token, dtype=np.int64)
         self._t = 0
         self._needs_reset = True
-
-    @property
-    def oracle(self) -> OracleLSTM:
-        return self.benchmark.oracle
-
-    @property
-    def discriminator(self) -> Discriminator:
-        return self.benchmark.discriminator
-
-    @property
-    def real_data(self) -> torch.Tensor:
-        """``LongTensor[n_real, seq_len]``: the oracle's samples that D learns to call real."""
-        return self.benchmark.real_data
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

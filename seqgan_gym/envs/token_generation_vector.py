@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark
+from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark, OracleBenchmarkEnv
 from seqgan_gym.models import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 
@@ -41,7 +41,7 @@ def check_actions(actions: Any, num_envs: int, vocab_size: int) -> np.ndarray:
     return actions.astype(np.int64, copy=False)
 
 
-class TokenGenerationVectorEnv(VectorEnv):
+class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
     """``num_envs`` copies of :class:`~seqgan_gym.envs.TokenGenerationEnv` stepped as one batch.
 
     Spaces, rewards and arguments are those of ``TokenGenerationEnv`` (its docstring), batched:
@@ -63,6 +63,7 @@ class TokenGenerationVectorEnv(VectorEnv):
       final infos in ``infos["final_info"]``.
 
     Partial resets (``options["reset_mask"]``) are not supported: every reset is a full reset.
+    ``reset(seed=[s0, s1, ...])`` seeds with ``s0``: the sub-envs share one random stream.
 
     ## Arguments
 
@@ -113,19 +114,6 @@ class TokenGenerationVectorEnv(VectorEnv):
         self._t = 0
         self._needs_reset = True  # before the first reset, and after step T in NEXT_STEP mode
         self._reset_called = False
-
-    @property
-    def oracle(self) -> OracleLSTM:
-        return self.benchmark.oracle
-
-    @property
-    def discriminator(self) -> Discriminator:
-        return self.benchmark.discriminator
-
-    @property
-    def real_data(self) -> torch.Tensor:
-        """``LongTensor[n_real, seq_len]``: the oracle's samples that D learns to call real."""
-        return self.benchmark.real_data
 
     @property
     def t(self) -> int:
