@@ -67,12 +67,13 @@ class TokenLSTM(nn.Module):
         self.hidden_dim = check_int("hidden_dim", hidden_dim, minimum=1)
         self.start_token = check_int("start_token", start_token, minimum=0, maximum=self.vocab_size - 1)
         v, e, h = self.vocab_size, self.emb_dim, self.hidden_dim
-        self.embedding = nn.Parameter(torch.empty(v, e))
-        self.w_x = nn.Parameter(torch.empty(e, 4 * h))
-        self.w_h = nn.Parameter(torch.empty(h, 4 * h))
-        self.bias = nn.Parameter(torch.empty(4 * h))
-        self.w_out = nn.Parameter(torch.empty(h, v))
-        self.b_out = nn.Parameter(torch.empty(v))
+        # Zeros here; OracleLSTM and LSTMGenerator draw the paper's initial values.
+        self.embedding = nn.Parameter(torch.zeros(v, e))
+        self.w_x = nn.Parameter(torch.zeros(e, 4 * h))
+        self.w_h = nn.Parameter(torch.zeros(h, 4 * h))
+        self.bias = nn.Parameter(torch.zeros(4 * h))
+        self.w_out = nn.Parameter(torch.zeros(h, v))
+        self.b_out = nn.Parameter(torch.zeros(v))
 
     @property
     def device(self) -> torch.device:
@@ -105,9 +106,12 @@ class TokenLSTM(nn.Module):
         return torch.addmm(self.b_out, h, self.w_out), (h, c)
 
     def _cell(self, tokens: torch.Tensor, state: LSTMState) -> LSTMState:
+        return self._recur(self.embedding[tokens] @ self.w_x + self.bias, state)
+
+    def _recur(self, x_proj: torch.Tensor, state: LSTMState) -> LSTMState:
+        """One LSTM step from the input projection ``x W + b`` (``[B, 4 * hidden_dim]``)."""
         h, c = state
-        gates = self.embedding[tokens] @ self.w_x + h @ self.w_h + self.bias
-        i, f, o, c_tilde = gates.chunk(4, dim=-1)
+        i, f, o, c_tilde = (x_proj + h @ self.w_h).chunk(4, dim=-1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
         return torch.sigmoid(o) * torch.tanh(c), c
 
@@ -132,12 +136,8 @@ class TokenLSTM(nn.Module):
         state = self.initial_state(batch)
         hidden = []
         for t in range(length):
-            h, c = state
-            i, f, o, c_tilde = (x_proj[:, t] + h @ self.w_h).chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            state = (h, c)
-            hidden.append(h)
+            state = self._recur(x_proj[:, t], state)
+            hidden.append(state[0])
         return torch.stack(hidden, dim=1)
 
     def log_prob(self, tokens: torch.Tensor) -> torch.Tensor:
