@@ -233,6 +233,9 @@ class TokenLSTM(nn.Module):
         :param n_tokens: how many tokens to sample (``>= 0``).
         :return: ``LongTensor[B, n_tokens]``.
         """
+        n_tokens = check_int("n_tokens", n_tokens, minimum=0)
+        if logits.dim() != 2 or logits.shape[1] != self.vocab_size:
+            raise ValueError(f"logits must have shape [B, {self.vocab_size}], got {tuple(logits.shape)}")
         out = torch.empty(logits.shape[0], n_tokens, dtype=torch.long, device=logits.device)
         if n_tokens == 0:
             return out

@@ -31,6 +31,9 @@ def sample_from_logits(
         a ``B x V`` allocation, whose page faults cost as much as the arithmetic on the CPU.
     :return: ``LongTensor[B]`` of token ids in ``[0, V)``.
     """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or not logits.is_floating_point():
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a floating-point tensor of shape [B, V], got {shape}")
     log2_logits = logits.mul_(LOG2_E) if overwrite else logits * LOG2_E
     return sample_from_log2_logits(log2_logits, generator, overwrite=True)
 

@@ -304,3 +304,14 @@ def test_prob_real_completions_rejects_mismatched_shapes() -> None:
         disc.prob_real_completions(torch.zeros(4, 6, dtype=torch.long), torch.zeros(4, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="suffix"):
         disc.prob_real_completions(prefix, torch.full((8, 4), 12))  # token id out of range
+
+
+def test_complete_rejects_bad_arguments() -> None:
+    gen = LSTMGenerator(12, 6, emb_dim=4, hidden_dim=4, generator=torch.Generator().manual_seed(0))
+    logits, state = gen.step(gen.start_tokens(3), gen.initial_state(3))
+    with pytest.raises(ValueError, match="n_tokens"):
+        gen.complete(logits.clone(), state, -1)
+    with pytest.raises(TypeError, match="n_tokens"):
+        gen.complete(logits.clone(), state, 2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="logits"):
+        gen.complete(logits[:, :5].clone(), state, 2)

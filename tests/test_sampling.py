@@ -242,3 +242,11 @@ def test_rows_without_a_finite_maximum_are_refused(bad: str) -> None:
 def test_empty_batch() -> None:
     out = sample_from_logits(torch.zeros(0, 17), torch.Generator().manual_seed(0))
     assert out.shape == (0,) and out.dtype == torch.long
+
+
+@pytest.mark.parametrize(
+    "bad", [torch.zeros(5), torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.long), [[0.0, 1.0]]]
+)
+def test_logits_of_the_wrong_shape_or_type_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="logits"):
+        sample_from_logits(bad)  # type: ignore[arg-type]
