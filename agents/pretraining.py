@@ -1,0 +1,180 @@
+"""Maximum-likelihood pretraining of G and supervised training of D, as in the paper's reference code.
+
+* :func:`mle_epoch` / :func:`mle_pretrain`: teacher-forced MLE on the real set, loss averaged
+  over tokens, Adam lr 0.01, global grad-norm clip 5.0, batch 64, batches in data order (the
+  reference code neither shuffles nor keeps a final partial batch).
+* :func:`train_discriminator` / :func:`pretrain_discriminator`: ``epochs`` passes over real +
+  generated sequences (shuffled), the paper's D loss (cross-entropy + output-layer L2), Adam 1e-4,
+  dropout on; pretraining repeats this ``rounds`` times with fresh negatives (paper: 50 x 3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym.models import Discriminator, TokenLSTM
+
+
+def _check_positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def mle_optimizer(generator: TokenLSTM, lr: float = 0.01) -> torch.optim.Adam:
+    """The reference code's generator optimiser: Adam, lr 0.01."""
+    return torch.optim.Adam(generator.parameters(), lr=_check_positive("lr", lr))
+
+
+def mle_epoch(
+    generator: TokenLSTM,
+    real_data: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int = 64,
+    max_grad_norm: float = 5.0,
+) -> float:
+    """One epoch of teacher-forced maximum likelihood on ``real_data``.
+
+    :param generator: G_θ (any ``TokenLSTM``), trained in place.
+    :param real_data: ``LongTensor[n, T]``, ``n >= batch_size`` (the last partial batch is dropped).
+    :param optimizer: an optimiser over ``generator``'s parameters (see :func:`mle_optimizer`).
+    :param batch_size: sequences per update (paper: 64).
+    :param max_grad_norm: global gradient-norm clip (paper: 5.0).
+    :return: the mean of the batch losses (mean per-token NLL, nats).
+    """
+    if not isinstance(generator, TokenLSTM):
+        raise TypeError(f"generator must be a TokenLSTM (e.g. LSTMGenerator), got {type(generator).__name__}")
+    real_data = check_tokens(
+        "real_data", real_data, generator.vocab_size, exact_len=generator.seq_len, device=generator.device
+    )
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    max_grad_norm = _check_positive("max_grad_norm", max_grad_norm)
+    n_batches = real_data.shape[0] // batch_size
+    if n_batches == 0:
+        raise ValueError(f"real_data must hold at least batch_size={batch_size} sequences, got {real_data.shape[0]}")
+    generator.train()
+    total = 0.0
+    for b in range(n_batches):
+        batch = real_data[b * batch_size : (b + 1) * batch_size]
+        loss = -generator.log_prob(batch).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(generator.parameters(), max_grad_norm)
+        optimizer.step()
+        total += float(loss.detach())
+    return total / n_batches
+
+
+def mle_pretrain(
+    generator: TokenLSTM,
+    real_data: torch.Tensor,
+    epochs: int = 120,
+    batch_size: int = 64,
+    lr: float = 0.01,
+    max_grad_norm: float = 5.0,
+    on_epoch_end: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """MLE pretraining of G_θ (paper: 120 epochs). ``on_epoch_end(epoch, mean_loss)`` follows each epoch.
+
+    :return: the mean loss of every epoch.
+    """
+    epochs = check_int("epochs", epochs, minimum=0)
+    optimizer = mle_optimizer(generator, lr)
+    losses = []
+    for epoch in range(epochs):
+        losses.append(mle_epoch(generator, real_data, optimizer, batch_size, max_grad_norm))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, losses[-1])
+    return losses
+
+
+def discriminator_optimizer(discriminator: Discriminator, lr: float = 1e-4) -> torch.optim.Adam:
+    """The reference code's discriminator optimiser: Adam, lr 1e-4."""
+    return torch.optim.Adam(discriminator.parameters(), lr=_check_positive("lr", lr))
+
+
+def train_discriminator(
+    discriminator: Discriminator,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    epochs: int = 3,
+    batch_size: int = 64,
+    generator: torch.Generator | None = None,
+) -> float:
+    """``epochs`` passes of the paper's D loss over ``real`` (label 1) and ``fake`` (label 0), shuffled.
+
+    :param discriminator: D, trained in place with dropout on; left in eval mode afterwards.
+    :param real: ``LongTensor[n_real, T]``. :param fake: ``LongTensor[n_fake, T]``.
+    :param optimizer: an optimiser over D's parameters (see :func:`discriminator_optimizer`).
+    :param epochs: passes over the data (paper: 3). :param batch_size: paper: 64.
+    :param generator: random stream of the shuffling (on the CPU). Dropout draws from torch's
+        global stream: seed it with ``torch.manual_seed`` for a reproducible run.
+    :return: the mean batch loss of the last epoch.
+    """
+    if not isinstance(discriminator, Discriminator):
+        raise TypeError(f"discriminator must be a seqgan_gym.models.Discriminator, got {type(discriminator).__name__}")
+    v, t, device = discriminator.vocab_size, discriminator.seq_len, discriminator.device
+    real = check_tokens("real", real, v, exact_len=t, device=device)
+    fake = check_tokens("fake", fake, v, exact_len=t, device=device)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    tokens = torch.cat([real, fake])
+    labels = torch.cat([torch.ones(len(real), dtype=torch.long), torch.zeros(len(fake), dtype=torch.long)]).to(device)
+    if len(tokens) == 0:
+        raise ValueError("real and fake must not both be empty")
+    discriminator.train()
+    try:
+        for _ in range(epochs):
+            order = torch.randperm(len(tokens), generator=generator).to(device)
+            total, n_batches = 0.0, 0
+            for start in range(0, len(tokens), batch_size):
+                rows = order[start : start + batch_size]
+                loss = discriminator.loss(tokens[rows], labels[rows])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total, n_batches = total + float(loss.detach()), n_batches + 1
+    finally:
+        discriminator.eval()
+    return total / n_batches
+
+
+def pretrain_discriminator(
+    discriminator: Discriminator,
+    generator: TokenLSTM,
+    real_data: torch.Tensor,
+    rounds: int = 50,
+    epochs: int = 3,
+    batch_size: int = 64,
+    lr: float = 1e-4,
+    sample_generator: torch.Generator | None = None,
+    on_round_end: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """Discriminator pretraining (paper: 50 rounds x 3 epochs), fresh negatives from G each round.
+
+    Each round draws ``len(real_data)`` sequences from ``generator`` and runs
+    :func:`train_discriminator`. ``sample_generator`` (CPU ``torch.Generator``) drives both the
+    negatives and the shuffling; with ``torch.manual_seed`` for dropout, a run is reproducible.
+
+    :return: the last-epoch mean loss of every round.
+    """
+    rounds = check_int("rounds", rounds, minimum=0)
+    if not isinstance(generator, TokenLSTM):
+        raise TypeError(f"generator must be a TokenLSTM (e.g. LSTMGenerator), got {type(generator).__name__}")
+    optimizer = discriminator_optimizer(discriminator, lr)
+    losses = []
+    for r in range(rounds):
+        fake = generator.sample(len(real_data), generator=sample_generator)
+        losses.append(
+            train_discriminator(discriminator, real_data, fake, optimizer, epochs, batch_size, sample_generator)
+        )
+        if on_round_end is not None:
+            on_round_end(r, losses[-1])
+    return losses
