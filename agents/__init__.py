@@ -1,1 +1,7 @@
-"""Agents for seqgan-gym environments (REINFORCE, generator policies, SeqGAN training callbacks)."""
+"""Agents for seqgan-gym environments: REINFORCE, the generator policy, pretraining."""
+
+from agents.policies import LSTMGeneratorPolicy
+from agents.pretraining import mle_pretrain, pretrain_discriminator, train_discriminator
+from agents.reinforce import REINFORCE
+
+__all__ = ["REINFORCE", "LSTMGeneratorPolicy", "mle_pretrain", "pretrain_discriminator", "train_discriminator"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
@@ -148,7 +149,7 @@ def make_sb3_vec_env(
     :param n_envs: sequences per step (paper: 64).
     :param n_rollouts: N, Monte Carlo completions per prefix (paper: 16); ``None`` for the bare env
         (terminal reward D(Y) only: use it with γ = 1).
-    :param rollout_policy: G_β; ``None`` builds a fresh ``LSTMGenerator`` of the env's size (sync
+    :param rollout_policy: G_β; ``None`` builds a fresh ``LSTMGenerator`` of the env's size, seed 0 (sync
         it with the agent's generator, e.g. with ``RolloutPolicySync``). Ignored without rollouts.
     :param reward_mode: the wrapper's reward mode (``"q"``).
     :param env_kwargs: arguments of the env (``vocab_size``, ``seq_len``, ``oracle``, ``n_real``, ...).
@@ -169,6 +170,7 @@ def make_sb3_vec_env(
     if n_rollouts is not None:
         if rollout_policy is None:
             base = venv.unwrapped
-            rollout_policy = LSTMGenerator(base.vocab_size, base.seq_len).to(base.discriminator.device)
+            init = torch.Generator().manual_seed(0)  # the same G_β whatever the global random state
+            rollout_policy = LSTMGenerator(base.vocab_size, base.seq_len, generator=init).to(base.discriminator.device)
         venv = MonteCarloRewardVectorWrapper(venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode)
     return SB3VecEnv(venv)

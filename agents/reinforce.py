@@ -1,0 +1,331 @@
+"""REINFORCE for SeqGAN's generator, in the Stable-Baselines3 family (the paper's Algorithm 1, lines 4-8).
+
+One generator update:
+
+1. ``collect_episodes``: the policy G_θ writes ``n_envs`` sequences of T tokens, one env step per
+   token; the env (Monte Carlo wrapped) returns r_t = Q_t (design §2).
+2. ``train``: returns G_t = r_t + γ G_{t+1} (γ = 0 by default, so G_t = Q_t), then
+   ``loss = -Σ_b Σ_t log G_θ(y_t | Y_{1:t-1}) · G_t``: summed over batch and tokens as in the
+   reference code, Adam lr 0.01, global grad-norm clip 5.0.
+
+SB3 callbacks see every env step (``on_step``) and the episodes of each update
+(``on_rollout_start`` / ``on_rollout_end``); the logger records ``train/*`` and ``rollout/*``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import obs_as_tensor
+from torch import nn
+
+from agents.policies import LSTMGeneratorPolicy
+
+SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
+
+#: ``None``: plain REINFORCE (the paper's); ``"batch_mean"``: subtract the batch mean of G_t at each step.
+BASELINES: tuple[str | None, ...] = (None, "batch_mean")
+_FORMAT_VERSION = 1
+
+
+class REINFORCE(BaseAlgorithm):
+    """REINFORCE with the paper's loss, for ``LSTMGeneratorPolicy`` on seqgan-gym envs.
+
+    :param policy: ``"LSTMGeneratorPolicy"`` or the class.
+    :param env: the env (an SB3 ``VecEnv`` such as ``make_sb3_vec_env(...)``, or a Gymnasium env);
+        every episode must last exactly T steps and all sub-envs must start together.
+    :param learning_rate: Adam's learning rate (paper: 0.01) or a schedule.
+    :param gamma: discount (default 0: with Monte Carlo rewards each action's return is Q_t;
+        use 1 on the bare env, whose only reward is D(Y) at the end).
+    :param max_grad_norm: global gradient-norm clip (paper: 5.0).
+    :param baseline: ``None`` (paper) or ``"batch_mean"``.
+    :param policy_kwargs: arguments of the policy (``emb_dim``, ``hidden_dim``, ...).
+    :param tensorboard_log: TensorBoard log folder (``None``: none).
+    :param verbose: 0 silent, 1 progress. :param seed: random seed. :param device: ``"cpu"``, ``"cuda"``, ``"auto"``.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"LSTMGeneratorPolicy": LSTMGeneratorPolicy}
+    policy: LSTMGeneratorPolicy
+
+    def __init__(
+        self,
+        policy: str | type[LSTMGeneratorPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float | Schedule = 0.01,
+        gamma: float = 0.0,
+        max_grad_norm: float = 5.0,
+        baseline: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: torch.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if not callable(learning_rate) and not (_positive_finite(learning_rate)):
+            raise ValueError(f"learning_rate must be a positive finite number or a schedule, got {learning_rate!r}")
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be a number in [0, 1], got {gamma!r}")
+        if not _positive_finite(max_grad_norm):
+            raise ValueError(f"max_grad_norm must be a positive finite number, got {max_grad_norm!r}")
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}")
+        if isinstance(policy, str) and policy not in self.policy_aliases:
+            raise ValueError(f"policy must be one of {list(self.policy_aliases)} or a policy class, got {policy!r}")
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            policy_kwargs=policy_kwargs,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            supported_action_spaces=(spaces.Discrete,),
+        )
+        self.gamma = float(gamma)
+        self.max_grad_norm = float(max_grad_norm)
+        self.baseline = baseline
+        self._episodes: tuple[np.ndarray, np.ndarray] | None = None
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
+        ).to(self.device)
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.observation_space.shape[0])
+
+    def collect_episodes(self, callback: BaseCallback) -> bool:
+        """Let G_θ write one sequence per sub-env (T env steps). Returns False if a callback stopped it."""
+        assert self.env is not None and self._last_obs is not None
+        self.policy.set_training_mode(False)
+        pad = self.policy.pad_token
+        if not np.all(self._last_obs == pad):
+            raise RuntimeError("REINFORCE collects whole episodes: every sub-env must be at the start of one")
+        n_envs, seq_len = self.env.num_envs, self.seq_len
+        actions = np.empty((seq_len, n_envs), dtype=np.int64)
+        rewards = np.empty((seq_len, n_envs), dtype=np.float32)
+        callback.on_rollout_start()
+        obs = self._last_obs
+        dones = np.zeros(n_envs, dtype=bool)
+        for t in range(seq_len):
+            with torch.no_grad():
+                action = self.policy._predict(obs_as_tensor(obs, self.device), deterministic=False)
+            actions[t] = action.cpu().numpy()
+            obs, rewards[t], dones, infos = self.env.step(actions[t])
+            self.num_timesteps += n_envs
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return False
+            self._update_info_buffer(infos, dones)
+        if not np.all(dones):
+            raise RuntimeError(f"every episode must end after exactly seq_len={seq_len} steps; some did not")
+        self._last_obs = obs  # the next episodes' start (same-step autoreset)
+        self._episodes = (actions.T.copy(), rewards.T.copy())
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    def returns(self, rewards: torch.Tensor) -> torch.Tensor:
+        """Discounted returns G_t = r_t + γ G_{t+1} of ``rewards`` ``[B, T]`` (minus the baseline, if any)."""
+        out = torch.empty_like(rewards)
+        running = torch.zeros_like(rewards[:, 0])
+        for t in reversed(range(rewards.shape[1])):  # over time steps; every sequence at once
+            running = rewards[:, t] + self.gamma * running
+            out[:, t] = running
+        if self.baseline == "batch_mean":
+            out = out - out.mean(dim=0, keepdim=True)
+        return out
+
+    def train(self) -> None:
+        """One policy-gradient step on the last collected episodes (the reference code's loss)."""
+        assert self._episodes is not None, "collect_episodes() first"
+        actions, rewards = (torch.as_tensor(x, device=self.device) for x in self._episodes)
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        returns = self.returns(rewards.float())
+        log_probs = self.policy.generator.log_prob(actions)  # teacher-forced: log G_θ(y_t | Y_{1:t-1})
+        loss = -(log_probs * returns).sum()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite REINFORCE loss at update {self._n_updates + 1}: {float(loss)}")
+        self.policy.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+        self.policy.forget()  # the cached LSTM state belongs to the old parameters
+        self._n_updates += 1
+        self.logger.record("train/loss", float(loss.detach()))
+        self.logger.record("train/grad_norm", float(grad_norm))
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("rollout/mean_reward", float(rewards.mean()))
+        self.logger.record("rollout/mean_terminal_reward", float(rewards[:, -1].mean()))
+
+    def learn(
+        self: SelfREINFORCE,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "REINFORCE",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfREINFORCE:
+        """Alternate episode collection and one policy-gradient update until ``total_timesteps`` env steps.
+
+        One update uses ``n_envs * seq_len`` env steps (the paper: 64 x 20). ``log_interval``: dump
+        the logger every that many updates.
+        """
+        if (
+            isinstance(total_timesteps, bool)
+            or not isinstance(total_timesteps, (int, np.integer))
+            or total_timesteps < 1
+        ):
+            raise ValueError(f"total_timesteps must be a positive integer, got {total_timesteps!r}")
+        if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
+            raise ValueError(f"log_interval must be a positive integer, got {log_interval!r}")
+        total_timesteps, callback = self._setup_learn(
+            int(total_timesteps), callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        callback.on_training_start(locals(), globals())
+        while self.num_timesteps < total_timesteps:
+            if not self.collect_episodes(callback):
+                break
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            self.train()
+            if self._n_updates % log_interval == 0:
+                self.dump_logs()
+        callback.on_training_end()
+        return self
+
+    def dump_logs(self) -> None:
+        """Record time and episode statistics, then write every logger output."""
+        elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)
+        self.logger.record("time/fps", int((self.num_timesteps - self._num_timesteps_at_start) / elapsed))
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        if self.ep_info_buffer:
+            self.logger.record("rollout/ep_rew_mean", float(np.mean([ep["r"] for ep in self.ep_info_buffer])))
+        self.logger.dump(step=self.num_timesteps)
+
+    # ---- save / load: JSON + a weights-only state dict; loading never unpickles code ----
+
+    def save(self, path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Write ``path`` (a zip: ``config.json`` and ``policy.pt``) atomically."""
+        path = Path(path)
+        config = {
+            "format_version": _FORMAT_VERSION,
+            "algorithm": "REINFORCE",
+            "vocab_size": int(self.action_space.n),
+            "seq_len": self.seq_len,
+            "policy_kwargs": {k: getattr(self.policy, k) for k in ("emb_dim", "hidden_dim", "start_token", "init_std")},
+            "learning_rate": self.learning_rate if _is_json(self.learning_rate) else None,
+            "gamma": self.gamma,
+            "max_grad_norm": self.max_grad_norm,
+            "baseline": self.baseline,
+            "num_timesteps": self.num_timesteps,
+            "n_updates": self._n_updates,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w") as archive:
+                archive.writestr("config.json", json.dumps(config, indent=2))
+                with archive.open("policy.pt", "w") as weights:
+                    torch.save(
+                        {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}, weights
+                    )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfREINFORCE],
+        path: str | os.PathLike[str],
+        env: GymEnv | None = None,
+        device: torch.device | str = "auto",
+        **kwargs: Any,
+    ) -> SelfREINFORCE:
+        """Load a model written by :meth:`save`. Never unpickles code (``torch.load(weights_only=True)``).
+
+        :param env: the env to continue training on (its spaces must match), or ``None``.
+        """
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+                with archive.open("policy.pt") as f:
+                    weights = torch.load(f, map_location="cpu", weights_only=True)
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            KeyError,
+            json.JSONDecodeError,
+            RuntimeError,
+            pickle.UnpicklingError,
+        ) as err:
+            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
+        if config.get("algorithm") != "REINFORCE" or config.get("format_version") != _FORMAT_VERSION:
+            raise ValueError(
+                f"{str(path)!r} is not a REINFORCE checkpoint of format version {_FORMAT_VERSION}: "
+                f"algorithm={config.get('algorithm')!r}, format_version={config.get('format_version')!r}"
+            )
+        v, t = config["vocab_size"], config["seq_len"]
+        model = cls(
+            "LSTMGeneratorPolicy",
+            env,
+            learning_rate=config["learning_rate"] if config["learning_rate"] is not None else 0.01,
+            gamma=config["gamma"],
+            max_grad_norm=config["max_grad_norm"],
+            baseline=config["baseline"],
+            policy_kwargs=config["policy_kwargs"],
+            device=device,
+            _init_setup_model=False,
+            **kwargs,
+        )
+        if env is None:  # the spaces alone are enough for predict()
+            model.observation_space = spaces.Box(0, v, (t,), np.int64)
+            model.action_space = spaces.Discrete(v)
+        elif (int(model.action_space.n), model.seq_len) != (v, t):
+            raise ValueError(
+                f"env has vocab_size={int(model.action_space.n)}, seq_len={model.seq_len}; the checkpoint {v}, {t}"
+            )
+        model._setup_model()
+        model.policy.load_state_dict(weights["policy"])
+        model.policy.optimizer.load_state_dict(weights["optimizer"])
+        model.num_timesteps = int(config["num_timesteps"])
+        model._n_updates = int(config["n_updates"])
+        return model
+
+
+def _positive_finite(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
