@@ -1,0 +1,245 @@
+"""SeqGAN's alternating training as Stable-Baselines3 callbacks (the paper's Algorithm 1, lines 9-13).
+
+Each callback works with any SB3 algorithm on a seqgan-gym env: it finds the discriminator, the
+real data and the rollout policy through ``training_env.get_attr``, and the generator G_θ as the
+policy's ``generator`` (``LSTMGeneratorPolicy``) or, for other policies, by running the policy.
+
+"After every generator update" is the start of the next episode collection: SB3 algorithms
+collect, then update, then collect again. The first collection of a ``learn`` call follows no
+update, so it is skipped, and the end of training counts as the last update's "after".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.pretraining import discriminator_optimizer, train_discriminator
+from seqgan_gym._checks import check_int
+from seqgan_gym.metrics import nll_oracle, nll_test
+from seqgan_gym.models import TokenLSTM
+
+
+def policy_generator(model: BaseAlgorithm) -> TokenLSTM | None:
+    """The policy's LSTM generator G_θ, if it has one (``LSTMGeneratorPolicy`` does)."""
+    generator = getattr(model.policy, "generator", None)
+    return generator if isinstance(generator, TokenLSTM) else None
+
+
+@torch.no_grad()
+def sample_sequences(model: BaseAlgorithm, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` sequences ``LongTensor[n, T]`` from the model's current policy (its G_θ when it has one).
+
+    A policy without an LSTM generator (e.g. SB3's ``MlpPolicy``) writes them by acting on the
+    padded prefixes, 1,024 sequences at a time, T ``predict`` calls each.
+    """
+    gen = policy_generator(model)
+    if gen is not None:
+        return gen.sample(n, generator=generator)
+    seq_len, pad = int(model.observation_space.shape[0]), int(model.action_space.n)
+    out = []
+    for start in range(0, n, 1024):
+        obs = np.full((min(1024, n - start), seq_len), pad, dtype=np.int64)
+        for t in range(seq_len):
+            obs[:, t] = model.predict(obs, deterministic=False)[0]
+        out.append(torch.from_numpy(obs))
+    return torch.cat(out) if out else torch.zeros(0, seq_len, dtype=torch.long)
+
+
+class _AfterEachUpdate(BaseCallback):
+    """Calls :meth:`after_update` once after every generator update (see the module docstring)."""
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.n_updates_seen = 0
+        self._collections = 0
+
+    def _on_training_start(self) -> None:
+        self._collections = 0
+
+    def _on_rollout_start(self) -> None:
+        self._collections += 1
+        if self._collections > 1:
+            self._after_update()
+
+    def _on_training_end(self) -> None:
+        if self._collections > 0:
+            self._after_update()
+
+    def _after_update(self) -> None:
+        self.n_updates_seen += 1
+        self.after_update()
+
+    def after_update(self) -> None:
+        raise NotImplementedError
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _env_attr(self, name: str) -> Any:
+        try:
+            return self.training_env.get_attr(name)[0]
+        except AttributeError as err:
+            raise AttributeError(f"{type(self).__name__} needs a seqgan-gym env with {name!r}: {err}") from err
+
+
+class DiscriminatorTrainingCallback(_AfterEachUpdate):
+    """Train the env's discriminator after every generator update (paper: d_steps=5, k_epochs=3).
+
+    Each of ``d_steps`` times: draw fresh negatives from the current generator, as many as the
+    real set (or ``n_negatives``), and train D ``k_epochs`` epochs on real + generated with the
+    paper's loss (Adam 1e-4, output-layer L2, dropout on). D is the very module the env scores with.
+
+    :param d_steps: rounds of fresh negatives per update (paper: 5). :param k_epochs: paper: 3.
+    :param batch_size: paper: 64. :param lr: Adam's learning rate (paper: 1e-4).
+    :param n_negatives: negatives per round; ``None``: the size of the real set.
+    :param optimizer: D's optimiser to continue (e.g. the one of D pretraining); ``None``: a new Adam.
+    :param seed: seed of the negatives and the shuffling (``None``: torch's global stream).
+    """
+
+    def __init__(
+        self,
+        d_steps: int = 5,
+        k_epochs: int = 3,
+        batch_size: int = 64,
+        lr: float = 1e-4,
+        n_negatives: int | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+        seed: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.d_steps = check_int("d_steps", d_steps, minimum=1)
+        self.k_epochs = check_int("k_epochs", k_epochs, minimum=1)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+        self.lr = float(lr)
+        self.n_negatives = None if n_negatives is None else check_int("n_negatives", n_negatives, minimum=1)
+        self.optimizer = optimizer
+        self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+        self.last_loss = math.nan
+
+    def after_update(self) -> None:
+        discriminator, real = self._env_attr("discriminator"), self._env_attr("real_data")
+        if self.optimizer is None:
+            self.optimizer = discriminator_optimizer(discriminator, self.lr)
+        n_fake = len(real) if self.n_negatives is None else self.n_negatives
+        for _ in range(self.d_steps):
+            fake = sample_sequences(self.model, n_fake, self._random)
+            self.last_loss = train_discriminator(
+                discriminator, real, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
+            )
+        self.logger.record("discriminator/loss", self.last_loss)
+
+
+class RolloutPolicySync(_AfterEachUpdate):
+    """β ← update_rate·β + (1 - update_rate)·θ after every generator update (paper: 0.8).
+
+    As in the reference code the embedding is copied outright and the other parameters blended.
+
+    :param update_rate: the weight of the old β (``0 <= update_rate < 1``; 0 copies θ).
+    :param rollout_policy: G_β; ``None``: the env's Monte Carlo wrapper's ``rollout_policy``.
+    :param generator: G_θ; ``None``: the policy's ``generator``.
+    """
+
+    def __init__(
+        self,
+        update_rate: float = 0.8,
+        rollout_policy: TokenLSTM | None = None,
+        generator: TokenLSTM | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if isinstance(update_rate, bool) or not isinstance(update_rate, (int, float)) or not 0 <= update_rate < 1:
+            raise ValueError(f"update_rate must be a number in [0, 1), got {update_rate!r}")
+        for name, value in (("rollout_policy", rollout_policy), ("generator", generator)):
+            if value is not None and not isinstance(value, TokenLSTM):
+                raise TypeError(f"{name} must be a TokenLSTM (e.g. LSTMGenerator) or None, got {type(value).__name__}")
+        self.update_rate = float(update_rate)
+        self.rollout_policy, self.generator = rollout_policy, generator
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        if self.rollout_policy is None:
+            self.rollout_policy = self._env_attr("rollout_policy")
+        if self.generator is None:
+            self.generator = policy_generator(self.model)
+        if self.generator is None:
+            raise TypeError(
+                f"RolloutPolicySync needs G_θ: the policy {type(self.model.policy).__name__} has no LSTM "
+                "`generator`; pass generator=..."
+            )
+        if self.generator.state_dict().keys() != self.rollout_policy.state_dict().keys() or any(
+            a.shape != b.shape
+            for a, b in zip(
+                self.generator.state_dict().values(), self.rollout_policy.state_dict().values(), strict=True
+            )
+        ):
+            raise ValueError("rollout_policy and generator must have the same architecture")
+
+    @torch.no_grad()
+    def after_update(self) -> None:
+        beta, theta = self.rollout_policy, self.generator
+        assert beta is not None and theta is not None
+        for (name, b), t in zip(beta.named_parameters(), theta.parameters(), strict=True):
+            if name == "embedding":
+                b.copy_(t)
+            else:
+                b.mul_(self.update_rate).add_(t, alpha=1.0 - self.update_rate)
+
+
+class OracleNLLCallback(_AfterEachUpdate):
+    """Log the paper's NLL-oracle (and NLL-test) every ``eval_every`` generator updates.
+
+    Records ``eval/nll_oracle`` (the oracle's NLL of ``n_samples`` generated sequences) and, when
+    the policy has an LSTM generator, ``eval/nll_test`` (its NLL of ``n_held_out`` fresh oracle
+    samples, drawn once with ``seed + 1``). ``history`` keeps ``(num_timesteps, nll_oracle,
+    nll_test)`` rows. Evaluated before the first update too (``on_training_start``).
+
+    :param eval_every: updates between evaluations (``>= 1``). :param n_samples: paper: 10,000.
+    :param n_held_out: held-out oracle sequences for NLL-test. :param seed: seed of the samples.
+    """
+
+    def __init__(
+        self, eval_every: int = 1, n_samples: int = 10_000, n_held_out: int = 10_000, seed: int = 0, verbose: int = 0
+    ) -> None:
+        super().__init__(verbose)
+        self.eval_every = check_int("eval_every", eval_every, minimum=1)
+        self.n_samples = check_int("n_samples", n_samples, minimum=1)
+        self.n_held_out = check_int("n_held_out", n_held_out, minimum=1)
+        self.seed = check_int("seed", seed, minimum=0)
+        self.history: list[tuple[int, float, float]] = []
+        self._held_out: torch.Tensor | None = None
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        if not self.history:
+            self.evaluate()
+
+    def after_update(self) -> None:
+        if self.n_updates_seen % self.eval_every == 0:
+            self.evaluate()
+
+    def evaluate(self) -> tuple[float, float]:
+        oracle = self._env_attr("oracle")
+        samples = sample_sequences(self.model, self.n_samples, torch.Generator().manual_seed(self.seed))
+        score = nll_oracle(oracle, samples)
+        gen = policy_generator(self.model)
+        test = math.nan
+        if gen is not None:
+            if self._held_out is None:
+                self._held_out = oracle.sample(self.n_held_out, generator=torch.Generator().manual_seed(self.seed + 1))
+            test = nll_test(gen, self._held_out)
+        self.history.append((self.model.num_timesteps, score, test))
+        self.logger.record("eval/nll_oracle", score)
+        if not math.isnan(test):
+            self.logger.record("eval/nll_test", test)
+        if self.verbose:
+            print(f"step {self.model.num_timesteps}: nll_oracle {score:.4f}, nll_test {test:.4f}")
+        return score, test
