@@ -18,7 +18,6 @@ import json
 import math
 import os
 import pickle
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -35,6 +34,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
 from agents.policies import LSTMGeneratorPolicy
+from seqgan_gym._io import atomic_write
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
@@ -245,19 +245,11 @@ class REINFORCE(BaseAlgorithm):
             "num_timesteps": self.num_timesteps,
             "n_updates": self._n_updates,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w") as archive:
-                archive.writestr("config.json", json.dumps(config, indent=2))
-                with archive.open("policy.pt", "w") as weights:
-                    torch.save(
-                        {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}, weights
-                    )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w") as archive:
+            archive.writestr("config.json", json.dumps(config, indent=2))
+            with archive.open("policy.pt", "w") as weights:
+                state = {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}
+                torch.save(state, weights)
 
     @classmethod
     def load(  # type: ignore[override]
