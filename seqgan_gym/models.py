@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from seqgan_gym._checks import check_int, check_tokens
 from seqgan_gym.sampling import LOG2_E, sample_from_log2_logits, sample_from_logits
@@ -26,11 +28,54 @@ PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
 _EVAL_BATCH = 1024  # sequences per chunk when scoring many sequences: bounds memory at V=5000
+_HEAD_ROWS = 128  # rows of [*, V] logits per block in the training loss (a 2.5 MB buffer at V=5000)
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
+
+
+class _OutputLogProb(torch.autograd.Function):
+    """``log softmax(h W + b)[y]`` per row, and its gradient, a few rows of logits at a time.
+
+    The ``[B*T, V]`` logits are never materialised: each block of ``_HEAD_ROWS`` rows is computed
+    into one small reused buffer (forward), then recomputed in backward. Large fresh allocations
+    cost more than the recomputation on the CPU (page faults), and memory stays flat.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, hidden: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        n = hidden.shape[0]
+        out = hidden.new_empty(n)
+        log_norm = hidden.new_empty(n)
+        buffer = hidden.new_empty(min(n, _HEAD_ROWS), w_out.shape[1])
+        for rows in _chunks(n, _HEAD_ROWS):
+            logits = torch.addmm(b_out, hidden[rows], w_out, out=buffer[: rows.stop - rows.start])
+            log_norm[rows] = torch.logsumexp(logits, dim=1)
+            out[rows] = logits.gather(1, targets[rows, None]).squeeze(1) - log_norm[rows]
+        ctx.save_for_backward(hidden, w_out, b_out, targets, log_norm)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
+        hidden, w_out, b_out, targets, log_norm = ctx.saved_tensors
+        n = hidden.shape[0]
+        grad_hidden = torch.empty_like(hidden)
+        grad_w, grad_b = torch.zeros_like(w_out), torch.zeros_like(b_out)
+        buffer = hidden.new_empty(min(n, _HEAD_ROWS), w_out.shape[1])
+        for rows in _chunks(n, _HEAD_ROWS):
+            # d log p_y / d logits = onehot(y) - softmax(logits), times the incoming gradient.
+            g = torch.addmm(b_out, hidden[rows], w_out, out=buffer[: rows.stop - rows.start])
+            g.sub_(log_norm[rows, None]).exp_().mul_(-grad[rows, None])
+            g.scatter_add_(1, targets[rows, None], grad[rows, None])
+            torch.mm(g, w_out.t(), out=grad_hidden[rows])
+            grad_w.addmm_(hidden[rows].t(), g)
+            grad_b.add_(g.sum(dim=0))
+        return grad_hidden, grad_w, grad_b, None
 
 
 class TokenLSTM(nn.Module):
@@ -148,10 +193,7 @@ class TokenLSTM(nn.Module):
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
         hidden = self._hidden_states(tokens)
-        logits = hidden @ self.w_out + self.b_out
-        # -cross_entropy is log_softmax + gather without materialising a second [B, T, V] tensor.
-        nll = F.cross_entropy(logits.flatten(0, 1), tokens.flatten(), reduction="none")
-        return -nll.view_as(tokens).to(logits.dtype)
+        return _OutputLogProb.apply(hidden.flatten(0, 1), self.w_out, self.b_out, tokens.flatten()).view_as(tokens)
 
     @torch.no_grad()
     def nll(self, tokens: torch.Tensor, batch_size: int = _EVAL_BATCH) -> torch.Tensor:

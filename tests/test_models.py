@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan_gym.models import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator, LSTMGenerator
+from seqgan_gym.models import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator, LSTMGenerator, _OutputLogProb
 
 V, T = 12, 6
 
@@ -209,6 +209,25 @@ def test_log_prob_is_differentiable(tiny_generator: LSTMGenerator) -> None:
         assert p.grad is not None, name
         assert float(p.grad.abs().sum()) > 0, name
         assert bool(torch.isfinite(p.grad).all()), name
+
+
+@pytest.mark.parametrize("n_rows", [1, 127, 128, 300])  # blocks of 128 rows: below, at and across the edge
+def test_output_log_prob_matches_log_softmax_and_its_gradient(n_rows: int) -> None:
+    gen = torch.Generator().manual_seed(n_rows)
+    hidden = torch.randn(n_rows, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    w_out = torch.randn(5, 11, dtype=torch.float64, generator=gen, requires_grad=True)
+    b_out = torch.randn(11, dtype=torch.float64, generator=gen, requires_grad=True)
+    targets = torch.randint(0, 11, (n_rows,), generator=gen)
+    fused = _OutputLogProb.apply(hidden, w_out, b_out, targets)
+    plain = torch.log_softmax(hidden @ w_out + b_out, dim=1).gather(1, targets[:, None]).squeeze(1)
+    torch.testing.assert_close(fused, plain, rtol=0, atol=1e-12)
+    weights = torch.randn(n_rows, dtype=torch.float64, generator=gen)  # e.g. REINFORCE's -Q_t
+    grads = torch.autograd.grad((fused * weights).sum(), (hidden, w_out, b_out))
+    expected = torch.autograd.grad((plain * weights).sum(), (hidden, w_out, b_out))
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    first = hidden.detach()[:1].clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda h, w, b: _OutputLogProb.apply(h, w, b, targets[:1]), (first, w_out, b_out))
 
 
 def test_complete_shape_range_and_reproducibility(tiny_generator: LSTMGenerator) -> None:
