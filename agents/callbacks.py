@@ -19,7 +19,7 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.pretraining import discriminator_optimizer, train_discriminator
+from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
 from seqgan_gym._checks import check_int
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import TokenLSTM
@@ -97,7 +97,8 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
 
     :param d_steps: rounds of fresh negatives per update (paper: 5). :param k_epochs: paper: 3.
     :param batch_size: paper: 64. :param lr: Adam's learning rate (paper: 1e-4).
-    :param n_negatives: negatives per round; ``None``: the size of the real set.
+    :param n_negatives: negatives per round; ``None``: the size of the real set. A smaller number
+        pairs them with as many real sequences drawn at random, so every round stays balanced.
     :param optimizer: D's optimiser to continue (e.g. the one of D pretraining); ``None``: a new Adam.
     :param seed: seed of the negatives and the shuffling (``None``: torch's global stream).
     """
@@ -132,8 +133,9 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         n_fake = len(real) if self.n_negatives is None else self.n_negatives
         for _ in range(self.d_steps):
             fake = sample_sequences(self.model, n_fake, self._random)
+            positives = real_subset(real, n_fake, self._random)
             self.last_loss = train_discriminator(
-                discriminator, real, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
+                discriminator, positives, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
             )
         self.logger.record("discriminator/loss", self.last_loss)
 

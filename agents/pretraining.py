@@ -146,6 +146,18 @@ def train_discriminator(
     return total / n_batches
 
 
+def real_subset(real_data: torch.Tensor, n: int | None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The positives of one discriminator round: ``n`` real sequences drawn without replacement.
+
+    ``n=None`` or ``n >= len(real_data)``: the whole real set (the paper's rounds: as many
+    negatives as real sequences). A smaller ``n`` keeps a round with ``n`` negatives balanced.
+    """
+    if n is None or n >= len(real_data):
+        return real_data
+    rows = torch.randperm(len(real_data), generator=generator)[: check_int("n", n, minimum=1)]
+    return real_data[rows.to(real_data.device)]
+
+
 def pretrain_discriminator(
     discriminator: Discriminator,
     generator: TokenLSTM,
@@ -156,25 +168,30 @@ def pretrain_discriminator(
     lr: float = 1e-4,
     sample_generator: torch.Generator | None = None,
     on_round_end: Callable[[int, float], None] | None = None,
+    n_negatives: int | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> list[float]:
     """Discriminator pretraining (paper: 50 rounds x 3 epochs), fresh negatives from G each round.
 
-    Each round draws ``len(real_data)`` sequences from ``generator`` and runs
-    :func:`train_discriminator`. ``sample_generator`` (CPU ``torch.Generator``) drives both the
-    negatives and the shuffling; with ``torch.manual_seed`` for dropout, a run is reproducible.
+    Each round draws ``n_negatives`` sequences from ``generator`` (``None``: ``len(real_data)``,
+    the paper's) and runs :func:`train_discriminator` on them and as many real sequences (see
+    :func:`real_subset`). ``sample_generator`` (CPU ``torch.Generator``) drives the negatives,
+    the real subset and the shuffling; with ``torch.manual_seed`` for dropout, a run is reproducible.
 
+    :param optimizer: D's optimiser to continue; ``None``: a new Adam with ``lr``.
     :return: the last-epoch mean loss of every round.
     """
     rounds = check_int("rounds", rounds, minimum=0)
     if not isinstance(generator, TokenLSTM):
         raise TypeError(f"generator must be a TokenLSTM (e.g. LSTMGenerator), got {type(generator).__name__}")
-    optimizer = discriminator_optimizer(discriminator, lr)
+    n_fake = len(real_data) if n_negatives is None else check_int("n_negatives", n_negatives, minimum=1)
+    if optimizer is None:
+        optimizer = discriminator_optimizer(discriminator, lr)
     losses = []
     for r in range(rounds):
-        fake = generator.sample(len(real_data), generator=sample_generator)
-        losses.append(
-            train_discriminator(discriminator, real_data, fake, optimizer, epochs, batch_size, sample_generator)
-        )
+        fake = generator.sample(n_fake, generator=sample_generator)
+        real = real_subset(real_data, n_fake, sample_generator)
+        losses.append(train_discriminator(discriminator, real, fake, optimizer, epochs, batch_size, sample_generator))
         if on_round_end is not None:
             on_round_end(r, losses[-1])
     return losses

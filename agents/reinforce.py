@@ -103,6 +103,8 @@ class REINFORCE(BaseAlgorithm):
         self.max_grad_norm = float(max_grad_norm)
         self.baseline = baseline
         self._episodes: tuple[np.ndarray, np.ndarray] | None = None
+        #: The last update's ``loss``, ``grad_norm``, ``mean_reward`` and ``mean_terminal_reward``.
+        self.last_stats: dict[str, float] = {}
         if _init_setup_model:
             self._setup_model()
 
@@ -176,11 +178,17 @@ class REINFORCE(BaseAlgorithm):
         self.policy.optimizer.step()
         self.policy.forget()  # the cached LSTM state belongs to the old parameters
         self._n_updates += 1
-        self.logger.record("train/loss", float(loss.detach()))
-        self.logger.record("train/grad_norm", float(grad_norm))
+        self.last_stats = {
+            "loss": float(loss.detach()),
+            "grad_norm": float(grad_norm),
+            "mean_reward": float(rewards.mean()),
+            "mean_terminal_reward": float(rewards[:, -1].mean()),
+        }
+        self.logger.record("train/loss", self.last_stats["loss"])
+        self.logger.record("train/grad_norm", self.last_stats["grad_norm"])
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("rollout/mean_reward", float(rewards.mean()))
-        self.logger.record("rollout/mean_terminal_reward", float(rewards[:, -1].mean()))
+        self.logger.record("rollout/mean_reward", self.last_stats["mean_reward"])
+        self.logger.record("rollout/mean_terminal_reward", self.last_stats["mean_terminal_reward"])
 
     def learn(
         self: SelfREINFORCE,

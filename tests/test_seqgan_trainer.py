@@ -1,0 +1,231 @@
+"""The full SeqGAN schedule (agents.seqgan) on a tiny benchmark: metrics, outputs, checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents import REINFORCE
+from agents.seqgan import (
+    CHECKPOINT_NAME,
+    PRESETS,
+    CheckpointError,
+    SeqGANConfig,
+    SeqGANTrainer,
+    load_checkpoint,
+    unit_seed,
+)
+
+TINY = SeqGANConfig(
+    vocab_size=12,
+    seq_len=6,
+    emb_dim=8,
+    hidden_dim=8,
+    oracle_seed=3,
+    n_real=64,
+    discriminator_emb_dim=8,
+    discriminator_filter_sizes=(1, 2, 3),
+    discriminator_num_filters=(4, 4, 4),
+    mle_epochs=3,
+    d_pretrain_rounds=2,
+    d_pretrain_epochs=1,
+    adversarial_epochs=3,
+    batch_size=8,
+    n_rollouts=2,
+    d_steps=2,
+    k_epochs=1,
+    n_negatives=32,
+    n_eval=48,
+    seed=11,
+)
+
+
+def _samples(out: Path) -> list[str]:
+    return (out / "samples.txt").read_text().splitlines()
+
+
+def _numbers(rows: list[dict]) -> list[tuple]:
+    """Every metric of every row, without the wall-clock column."""
+    return [tuple((k, v) for k, v in row.items() if k != "elapsed_s") for row in rows]
+
+
+def test_schedule_order_and_counts() -> None:
+    units = TINY.units()
+    assert [p for p, _ in units] == ["mle"] * 3 + ["mle_continuation"] * 3 + ["d_pretrain"] * 2 + ["adversarial"] * 3
+    assert dataclasses.replace(TINY, mle_continuation_epochs=0).units().count(("mle_continuation", 0)) == 0
+    assert unit_seed(0, 1) != unit_seed(0, 2) != unit_seed(1, 1)
+
+
+def test_full_run_writes_every_output(tmp_path: Path) -> None:
+    trainer = SeqGANTrainer(TINY, tmp_path, checkpoint_every_s=0)
+    rows = trainer.run()
+    assert trainer.finished
+    phases = [r["phase"] for r in rows]
+    assert phases == ["mle"] * 4 + ["mle_continuation"] * 3 + ["d_pretrain"] * 2 + ["adversarial"] * 3
+    for row in rows:
+        if row["phase"] != "d_pretrain":
+            assert 0 < row["nll_oracle"] < 3 * math.log(TINY.vocab_size)
+            assert math.isfinite(row["nll_test"])
+    adversarial = [r for r in rows if r["phase"] == "adversarial"]
+    assert [r["step"] for r in adversarial] == [4, 5, 6]  # Figure 2's x axis continues after pretraining
+    assert all(0 <= r["mean_reward"] <= 1 and math.isfinite(r["d_loss"]) for r in adversarial)
+
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == len(rows)
+    assert float(table[-1]["nll_oracle"]) == rows[-1]["nll_oracle"]
+    assert len(_samples(tmp_path)) == TINY.n_eval
+    assert all(len(line.split()) == TINY.seq_len for line in _samples(tmp_path))
+    assert (tmp_path / "nll_oracle.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any((tmp_path / "tensorboard").iterdir())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["nll_oracle_seqgan"] == adversarial[-1]["nll_oracle"]
+    assert summary["config"] == json.loads((tmp_path / "config.json").read_text())
+
+    model = REINFORCE.load(tmp_path / "generator.zip")  # the final G_θ, loadable on its own
+    for a, b in zip(model.policy.generator.parameters(), trainer.generator.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_same_seed_same_run_and_another_seed_differs(tmp_path: Path) -> None:
+    a = SeqGANTrainer(TINY, tmp_path / "a").run()
+    b = SeqGANTrainer(TINY, tmp_path / "b").run()
+    c = SeqGANTrainer(dataclasses.replace(TINY, seed=12), tmp_path / "c").run()
+    assert _numbers(a) == _numbers(b)
+    assert _samples(tmp_path / "a") == _samples(tmp_path / "b")
+    assert _numbers(a) != _numbers(c)
+
+
+@pytest.mark.parametrize("stops", [[1], [4, 3], [7, 1, 1]])
+def test_resume_equals_uninterrupted_bit_for_bit(tmp_path: Path, stops: list[int]) -> None:
+    whole = SeqGANTrainer(TINY, tmp_path / "whole").run()
+    out = tmp_path / "pieces"
+    trainer = SeqGANTrainer(TINY, out, checkpoint_every_s=1e9)
+    for n in stops:  # stop after n units, then start again from the checkpoint in a new trainer
+        trainer.run(max_units=n)
+        del trainer
+        trainer = SeqGANTrainer.resume(out)
+    assert trainer.units_done == sum(stops)
+    rows = trainer.run()
+    assert _numbers(rows) == _numbers(whole)
+    assert _samples(out) == _samples(tmp_path / "whole")
+    assert (out / "metrics.csv").read_text().count("\n") == len(whole) + 1
+
+
+def test_checkpoint_is_weights_only_and_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = SeqGANTrainer(TINY, tmp_path)
+    trainer.run(max_units=2)
+    path = tmp_path / CHECKPOINT_NAME
+    state = torch.load(path, weights_only=True)
+    assert state["units_done"] == 2
+    before = path.read_bytes()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fail)  # the write fails before the rename
+    with pytest.raises(OSError, match="No space left"):
+        trainer.run(max_units=1)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        SeqGANTrainer.resume(tmp_path)
+    SeqGANTrainer(TINY, tmp_path / "run").run(max_units=1)
+    good = (tmp_path / "run" / CHECKPOINT_NAME).read_bytes()
+
+    cases = {
+        "truncated": good[: len(good) // 2],
+        "empty": b"",
+        "foreign": _torch_bytes({"weights": torch.zeros(3)}),
+        "newer": _torch_bytes({**torch.load(io.BytesIO(good), weights_only=True), "format_version": 99}),
+        "malicious": pickle.dumps(_Exploit(tmp_path / "pwned")),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / CHECKPOINT_NAME).write_bytes(data)
+        with pytest.raises(CheckpointError) as err:
+            SeqGANTrainer.resume(tmp_path / name)
+        assert str(tmp_path / name / CHECKPOINT_NAME) in str(err.value), name
+    assert not (tmp_path / "pwned").exists()
+    with pytest.raises(CheckpointError, match="format 99"):
+        load_checkpoint(tmp_path / "newer" / CHECKPOINT_NAME)
+
+    other = SeqGANTrainer(dataclasses.replace(TINY, vocab_size=13), tmp_path / "other")
+    with pytest.raises(CheckpointError, match="another configuration"):
+        other.load_state_dict(load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME))
+
+
+def test_non_finite_state_is_never_checkpointed(tmp_path: Path) -> None:
+    trainer = SeqGANTrainer(TINY, tmp_path)
+    trainer.run(max_units=1)
+    before = (tmp_path / CHECKPOINT_NAME).read_bytes()
+    with torch.no_grad():
+        trainer.discriminator.output.weight[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="discriminator"):
+        trainer.save_checkpoint()
+    assert (tmp_path / CHECKPOINT_NAME).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"mle_epochs": -1}, "mle_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"n_rollouts": 1.5}, "n_rollouts"),
+        ({"generator_lr": 0}, "generator_lr"),
+        ({"discriminator_lr": float("nan")}, "discriminator_lr"),
+        ({"rollout_update_rate": 1.0}, "rollout_update_rate"),
+        ({"n_negatives": 0}, "n_negatives"),
+        ({"oracle_file": 3}, "oracle_file"),
+        ({"discriminator_filter_sizes": (1, 2)}, "discriminator_filter_sizes"),
+        ({"seed": True}, "seed"),
+    ],
+)
+def test_config_rejects_bad_values(changes: dict, name: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=name):
+        dataclasses.replace(TINY, **changes)
+
+
+def test_config_round_trip_and_unknown_fields() -> None:
+    assert SeqGANConfig.from_dict(TINY.to_dict()) == TINY
+    with pytest.raises(ValueError, match="bogus"):
+        SeqGANConfig.from_dict({**TINY.to_dict(), "bogus": 1})
+    assert PRESETS["paper"] == SeqGANConfig()
+    assert PRESETS["paper"].units().count(("adversarial", 199)) == 1
+
+
+def test_trainer_rejects_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="config"):
+        SeqGANTrainer({"mle_epochs": 1}, tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="checkpoint_every_s"):
+        SeqGANTrainer(TINY, tmp_path, checkpoint_every_s=-1)
+    with pytest.raises(ValueError, match="device"):
+        SeqGANTrainer(TINY, tmp_path, device="gpu0")
+    with pytest.raises(ValueError, match="max_units"):
+        SeqGANTrainer(TINY, tmp_path).run(max_units=-1)
+
+
+class _Exploit:
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple:
+        return (open, (str(self.target), "w"))
+
+
+def _torch_bytes(obj: object) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,48 @@
+"""The main job's command line: bad options exit with status 2 and one line naming the option."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import train_oracle
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--preset", "slow"], "--preset"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "x"], "--seed"),
+        (["--device", "gpu0"], "--device"),
+        (["--checkpoint-every", "nan"], "--checkpoint-every"),
+        (["--oracle-file", "/nonexistent/target_params.pkl"], "--oracle-file"),
+        (["--mle-epochs", "-3"], "--mle-epochs"),
+        (["--n-eval", "0"], "--n-eval"),
+        (["--resume", "/nonexistent/run"], "--resume"),
+        (["--resume", ".", "--seed", "1"], "--seed"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train_oracle.parse_args(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err, err
+
+
+def test_presets_and_overrides_make_the_config() -> None:
+    config = train_oracle.make_config(train_oracle.parse_args(["--preset", "fast", "--seed", "4", "--mle-epochs", "7"]))
+    assert (config.seed, config.mle_epochs, config.adversarial_epochs) == (4, 7, 100)
+    assert train_oracle.make_config(train_oracle.parse_args([])).mle_epochs == 10  # quick by default
+
+
+def test_help_explains_every_option(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        train_oracle.parse_args(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--preset", "--out", "--oracle-file", "--seed", "--device", "--resume", "paper", "fast", "quick"):
+        assert option in text
