@@ -52,7 +52,7 @@ from agents.reinforce import REINFORCE
 from seqgan_gym._checks import check_int
 from seqgan_gym._io import atomic_write, atomic_write_json, atomic_write_text
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.models import Discriminator, LSTMGenerator, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 
@@ -159,16 +159,7 @@ class SeqGANConfig:
         if (sizes is None) != (counts is None):
             raise ValueError("discriminator_filter_sizes and discriminator_num_filters must be given together")
         if sizes is not None and counts is not None:  # tuples, so the config stays hashable and comparable
-            sizes, counts = tuple(sizes), tuple(counts)
-            if not sizes or len(sizes) != len(counts):
-                raise ValueError(
-                    "discriminator_filter_sizes and discriminator_num_filters must be non-empty and of equal "
-                    f"length, got {len(sizes)} and {len(counts)}"
-                )
-            for width in sizes:
-                check_int("each of discriminator_filter_sizes", width, minimum=1, maximum=self.seq_len)
-            for count in counts:
-                check_int("each of discriminator_num_filters", count, minimum=1)
+            sizes, counts = check_filters(sizes, counts, self.seq_len, prefix="discriminator_")
             object.__setattr__(self, "discriminator_filter_sizes", sizes)
             object.__setattr__(self, "discriminator_num_filters", counts)
 

@@ -317,6 +317,23 @@ class LSTMGenerator(TokenLSTM):
                 p.normal_(0.0, float(init_std), generator=generator)
 
 
+def check_filters(
+    filter_sizes: Sequence[int], num_filters: Sequence[int], seq_len: int, prefix: str = ""
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The discriminator's filter widths and counts as tuples, or an error naming ``prefix + "filter_sizes"``."""
+    filter_sizes, num_filters = tuple(filter_sizes), tuple(num_filters)
+    if not filter_sizes or len(filter_sizes) != len(num_filters):
+        raise ValueError(
+            f"{prefix}filter_sizes and {prefix}num_filters must be non-empty and of equal length, got "
+            f"{len(filter_sizes)} and {len(num_filters)}"
+        )
+    for width in filter_sizes:
+        check_int(f"each of {prefix}filter_sizes", width, minimum=1, maximum=seq_len)
+    for count in num_filters:
+        check_int(f"each of {prefix}num_filters", count, minimum=1)
+    return filter_sizes, num_filters
+
+
 class Discriminator(nn.Module):
     """The paper's CNN discriminator D (Kim 2014), as in the reference code.
 
@@ -355,17 +372,7 @@ class Discriminator(nn.Module):
             filter_sizes, num_filters = (tuple(x) for x in zip(*paper, strict=True))
         elif filter_sizes is None or num_filters is None:
             raise ValueError("filter_sizes and num_filters must be given together (or both None for the paper's)")
-        filter_sizes = tuple(filter_sizes)
-        num_filters = tuple(num_filters)
-        if not filter_sizes or len(filter_sizes) != len(num_filters):
-            raise ValueError(
-                "filter_sizes and num_filters must be non-empty and of equal length, got "
-                f"{len(filter_sizes)} and {len(num_filters)}"
-            )
-        for w in filter_sizes:
-            check_int("each of filter_sizes", w, minimum=1, maximum=self.seq_len)
-        for nf in num_filters:
-            check_int("each of num_filters", nf, minimum=1)
+        filter_sizes, num_filters = check_filters(filter_sizes, num_filters, self.seq_len)
         if not (isinstance(dropout_keep_prob, (int, float)) and 0.0 < dropout_keep_prob <= 1.0):
             raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob!r}")
         if not (isinstance(l2_reg_lambda, (int, float)) and math.isfinite(l2_reg_lambda) and l2_reg_lambda >= 0):
