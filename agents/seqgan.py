@@ -387,6 +387,8 @@ class SeqGANTrainer:
                 self.elapsed_s += time.perf_counter() - started
                 if bar is not None:
                     bar.set_description(phase)
+                    if "nll_oracle" in self.rows[-1]:
+                        bar.set_postfix(nll_oracle=f"{self.rows[-1]['nll_oracle']:.4f}", refresh=False)
                     bar.update(1)
                 phase_ends = self.finished or self.units[self.units_done][0] != phase
                 if self.out_dir is not None and (

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from torch import nn
 
@@ -78,9 +77,7 @@ def main() -> None:
     rows.append(("MLE epoch, 10k sequences, batch 64", mle, "<= 2.5 s"))
     rows.append(("  same, plain log-softmax loss (reference)", plain, ""))
 
-    callback = BaseCallback()
-    callback.init_callback(model)
-    model._last_obs = env.reset()  # type: ignore[assignment]
+    _, callback = model._setup_learn(10**9, None)  # what learn() does first: reset the env, no-op callback
 
     def collect() -> None:
         model.collect_episodes(callback)
