@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _timing import timed  # benchmarks/_timing.py (scripts run from their folder)
 from stable_baselines3.common.logger import Logger
 from torch import nn
 
@@ -32,15 +31,6 @@ from agents.pretraining import mle_epoch, mle_optimizer
 from seqgan_gym import LSTMGenerator
 from seqgan_gym._io import atomic_write_text
 from seqgan_gym.sb3 import make_sb3_vec_env
-
-
-def timed(fn: Callable[[], object], repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def plain_mle_epoch(generator: LSTMGenerator, data: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:

@@ -16,26 +16,16 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
+from _timing import timed  # benchmarks/_timing.py (scripts run from their folder)
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, OracleLSTM
 from seqgan_gym._io import atomic_write_text
-
-
-def timed(fn: Callable[[], object], repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 @torch.no_grad()

@@ -16,13 +16,14 @@ import argparse
 import copy
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+from _cli import int_at_least  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
@@ -30,28 +31,15 @@ from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym.sampling import sample_from_logits
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/demo"), help="output folder")
-    parser.add_argument("--num-envs", type=_int_at_least(1), default=64, help="sequences per batch (paper: 64)")
-    parser.add_argument("--n-rollouts", type=_int_at_least(1), default=16, help="Monte Carlo completions N (paper: 16)")
-    parser.add_argument("--episodes", type=_int_at_least(1), default=1, help="Monte Carlo rewarded episodes to run")
-    parser.add_argument("--n-real", type=_int_at_least(1), default=10_000, help="real data set size (paper: 10,000)")
-    parser.add_argument("--n-eval", type=_int_at_least(1), default=10_000, help="samples scored by NLL-oracle")
-    parser.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the generator and the rollouts")
+    parser.add_argument("--num-envs", type=int_at_least(1), default=64, help="sequences per batch (paper: 64)")
+    parser.add_argument("--n-rollouts", type=int_at_least(1), default=16, help="Monte Carlo completions N (paper: 16)")
+    parser.add_argument("--episodes", type=int_at_least(1), default=1, help="Monte Carlo rewarded episodes to run")
+    parser.add_argument("--n-real", type=int_at_least(1), default=10_000, help="real data set size (paper: 10,000)")
+    parser.add_argument("--n-eval", type=int_at_least(1), default=10_000, help="samples scored by NLL-oracle")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the generator and the rollouts")
     return parser.parse_args(argv)
 
 

@@ -20,11 +20,12 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
+from _cli import int_at_least  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
@@ -39,19 +40,6 @@ PRESET_HELP = {
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage dump: the message names the option
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def _seconds(text: str) -> float:
@@ -103,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the paper's published oracle (a pickle of 15 numpy arrays); default: the seeded oracle",
     )
-    parser.add_argument("--seed", type=_int_at_least(0), default=None, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=int_at_least(0), default=None, help="seed of the run (default 0)")
     parser.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda or auto")
     parser.add_argument(
         "--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint"
@@ -119,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     for field, text in OVERRIDES.items():
         minimum = 1 if field in ("n_eval", "eval_every") else 0
         parser.add_argument(
-            f"--{field.replace('_', '-')}", type=_int_at_least(minimum), default=None, help=f"{text} (preset's)"
+            f"--{field.replace('_', '-')}", type=int_at_least(minimum), default=None, help=f"{text} (preset's)"
         )
     return parser
 

@@ -213,6 +213,9 @@ def test_trainer_rejects_bad_arguments(tmp_path: Path) -> None:
         SeqGANTrainer(TINY, tmp_path, checkpoint_every_s=-1)
     with pytest.raises(ValueError, match="device"):
         SeqGANTrainer(TINY, tmp_path, device="gpu0")
+    if not torch.cuda.is_available():  # CUDA asked for where there is none: a clear error, not a crash later
+        with pytest.raises(ValueError, match="CUDA"):
+            SeqGANTrainer(TINY, tmp_path, device="cuda")
     with pytest.raises(ValueError, match="max_units"):
         SeqGANTrainer(TINY, tmp_path).run(max_units=-1)
 
