@@ -168,8 +168,8 @@ class REINFORCE(BaseAlgorithm):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         returns = self.returns(rewards.float())
-        log_probs = self.policy.generator.log_prob(actions)  # teacher-forced: log G_θ(y_t | Y_{1:t-1})
-        loss = -(log_probs * returns).sum()
+        # -Σ_b Σ_t log G_θ(y_t | Y_{1:t-1}) · Q_t, teacher-forced over the collected sequences.
+        loss = self.policy.generator.weighted_nll(actions, returns)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite REINFORCE loss at update {self._n_updates + 1}: {float(loss)}")
         self.policy.optimizer.zero_grad(set_to_none=True)

@@ -6,7 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan_gym.models import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator, LSTMGenerator, _OutputLogProb
+from seqgan_gym.models import (
+    PAPER_FILTER_SIZES,
+    PAPER_NUM_FILTERS,
+    Discriminator,
+    LSTMGenerator,
+    _OutputLogProb,
+    _WeightedNLL,
+)
 
 V, T = 12, 6
 
@@ -228,6 +235,41 @@ def test_output_log_prob_matches_log_softmax_and_its_gradient(n_rows: int) -> No
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
     first = hidden.detach()[:1].clone().requires_grad_()
     assert torch.autograd.gradcheck(lambda h, w, b: _OutputLogProb.apply(h, w, b, targets[:1]), (first, w_out, b_out))
+
+
+@pytest.mark.parametrize("n_rows", [1, 511, 512, 1300])  # blocks of 512 rows: below, at and across the edge
+@pytest.mark.parametrize("scale", [1.0, 40.0])  # small logits skip the max-shift; large ones (|z| > 100) need it
+def test_weighted_nll_matches_log_softmax_and_its_gradient(n_rows: int, scale: float) -> None:
+    gen = torch.Generator().manual_seed(n_rows)
+    hidden = torch.randn(n_rows, 5, dtype=torch.float64, generator=gen).tanh().requires_grad_()
+    w_out = (scale * torch.randn(5, 11, dtype=torch.float64, generator=gen)).requires_grad_()
+    b_out = torch.randn(11, dtype=torch.float64, generator=gen, requires_grad=True)
+    targets = torch.randint(0, 11, (n_rows,), generator=gen)
+    weights = torch.randn(n_rows, dtype=torch.float64, generator=gen)  # e.g. REINFORCE's Q_t
+    fused = _WeightedNLL.apply(hidden, w_out, b_out, targets, weights)
+    log_probs = torch.log_softmax(hidden @ w_out + b_out, dim=1).gather(1, targets[:, None]).squeeze(1)
+    plain = -(log_probs * weights).sum()
+    torch.testing.assert_close(fused, plain, rtol=1e-12, atol=1e-10)
+    grads = torch.autograd.grad(2.5 * fused, (hidden, w_out, b_out))  # backward scales by the incoming gradient
+    expected = torch.autograd.grad(2.5 * plain, (hidden, w_out, b_out))
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_weighted_nll_equals_log_prob_loss_and_rejects_bad_weights(tiny_generator: LSTMGenerator) -> None:
+    tokens = tiny_generator.sample(6, generator=torch.Generator().manual_seed(3))
+    weights = torch.rand(tokens.shape, generator=torch.Generator().manual_seed(4))
+    fused = tiny_generator.weighted_nll(tokens, weights)
+    fused_grads = torch.autograd.grad(fused, list(tiny_generator.parameters()))
+    plain = -(tiny_generator.log_prob(tokens) * weights).sum()
+    plain_grads = torch.autograd.grad(plain, list(tiny_generator.parameters()))
+    torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-5)
+    for got, want in zip(fused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="weights must have the shape of tokens"):
+        tiny_generator.weighted_nll(tokens, weights[:, :-1])
+    with pytest.raises(TypeError, match="weights must be a floating-point tensor"):
+        tiny_generator.weighted_nll(tokens, torch.ones(tokens.shape, dtype=torch.long))
 
 
 def test_complete_shape_range_and_reproducibility(tiny_generator: LSTMGenerator) -> None:

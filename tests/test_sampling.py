@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from seqgan_gym.sampling import sample_from_logits
+from seqgan_gym.sampling import sample_from_log2_logits, sample_from_logits
 
 
 def _block(vocab: int) -> int:
@@ -225,6 +225,23 @@ def test_overwrite_gives_the_same_draws(vocab: int) -> None:
     scratch = logits.clone()
     b = sample_from_logits(scratch, torch.Generator().manual_seed(1), overwrite=True)
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("vocab", [7, 5000])
+def test_unshifted_draws_equal_shifted_ones_within_the_bound(vocab: int) -> None:
+    """Skipping the max-shift (allowed when every |base-2 logit| <= 100) draws the same tokens."""
+    log2_logits = torch.empty(300, vocab, dtype=torch.float64).uniform_(
+        -100, 100, generator=torch.Generator().manual_seed(0)
+    )
+    shifted = sample_from_log2_logits(log2_logits, torch.Generator().manual_seed(1))
+    unshifted = sample_from_log2_logits(log2_logits, torch.Generator().manual_seed(1), shift=False)
+    assert torch.equal(shifted, unshifted)
+    x = torch.full((3, vocab), -100.0)  # the bound's floor: 2 ** -100 is still a normal float32
+    x[1] = 100.0
+    x[2, 1] = float("nan")
+    with pytest.raises(ValueError, match="row 2"):
+        sample_from_log2_logits(x, torch.Generator().manual_seed(0), shift=False)
+    assert sample_from_log2_logits(x[:2], torch.Generator().manual_seed(0), shift=False).shape == (2,)
 
 
 @pytest.mark.parametrize("bad", ["all -inf", "nan", "+inf"])
