@@ -1,7 +1,14 @@
 """Agents for seqgan-gym environments: REINFORCE, the generator policy, pretraining."""
 
-from agents.policies import LSTMGeneratorPolicy
+from agents.policies import GeneratorPolicy, LSTMGeneratorPolicy
 from agents.pretraining import mle_pretrain, pretrain_discriminator, train_discriminator
 from agents.reinforce import REINFORCE
 
-__all__ = ["REINFORCE", "LSTMGeneratorPolicy", "mle_pretrain", "pretrain_discriminator", "train_discriminator"]
+__all__ = [
+    "REINFORCE",
+    "GeneratorPolicy",
+    "LSTMGeneratorPolicy",
+    "mle_pretrain",
+    "pretrain_discriminator",
+    "train_discriminator",
+]

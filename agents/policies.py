@@ -1,4 +1,14 @@
-"""The generator G_θ as a Stable-Baselines3 policy that decodes incrementally."""
+"""The generator G_θ as Stable-Baselines3 policies.
+
+* :class:`LSTMGeneratorPolicy`: G_θ alone, decoding incrementally (REINFORCE's policy).
+* :class:`GeneratorPolicy`: an ``ActorCriticPolicy`` whose actor is G_θ (the features extractor
+  :class:`GeneratorFeatures` reads the prefix with G_θ's LSTM, the action head is G_θ's output
+  layer) and whose critic is a value head over a second LSTM, for SB3's ``PPO``, ``A2C`` and
+  sb3-contrib's ``TRPO``.
+
+Both expose G_θ as ``policy.generator``: MLE pretraining, ``RolloutPolicySync`` and the
+callbacks use it the same way for either.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +16,43 @@ from typing import Any
 
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
 
 from seqgan_gym.models import LSTMGenerator, LSTMState
 from seqgan_gym.sampling import sample_from_logits
+
+
+def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> int:
+    """V, after checking the spaces are those of a token-generation env."""
+    if not isinstance(action_space, spaces.Discrete):
+        raise TypeError(f"action_space must be Discrete(V), got {action_space}")
+    vocab_size = int(action_space.n)
+    if (
+        not isinstance(observation_space, spaces.Box)
+        or len(observation_space.shape) != 1
+        or not int(observation_space.high.max()) == vocab_size
+    ):
+        raise ValueError(
+            f"observation_space must be Box(0, {vocab_size}, (T,), int64) (token prefix padded with "
+            f"V={vocab_size}), got {observation_space}"
+        )
+    return vocab_size
+
+
+def prefix_hidden(generator: LSTMGenerator, obs: torch.Tensor, pad_token: int) -> torch.Tensor:
+    """G's hidden state after each observed prefix (teacher-forced), ``[B, hidden_dim]``.
+
+    :param obs: ``[B, T]`` prefixes padded with ``pad_token`` (written tokens first). A complete
+        sequence (no padding) reads the state before its last token, as the last step did.
+    """
+    obs = obs.to(device=generator.device, dtype=torch.long)
+    written = obs != pad_token
+    lengths = written.sum(dim=1).clamp(max=generator.seq_len - 1)
+    hidden = generator._hidden_states(torch.where(written, obs, torch.zeros_like(obs)))  # [:, L]: after L tokens
+    return hidden[torch.arange(obs.shape[0], device=obs.device), lengths]
 
 
 class LSTMGeneratorPolicy(BasePolicy):
@@ -41,18 +83,7 @@ class LSTMGeneratorPolicy(BasePolicy):
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(action_space, spaces.Discrete):
-            raise TypeError(f"action_space must be Discrete(V), got {action_space}")
-        vocab_size = int(action_space.n)
-        if (
-            not isinstance(observation_space, spaces.Box)
-            or len(observation_space.shape) != 1
-            or not int(observation_space.high.max()) == vocab_size
-        ):
-            raise ValueError(
-                f"observation_space must be Box(0, {vocab_size}, (T,), int64) (token prefix padded with "
-                f"V={vocab_size}), got {observation_space}"
-            )
+        vocab_size = _check_spaces(observation_space, action_space)
         super().__init__(
             observation_space, action_space, optimizer_class=optimizer_class, optimizer_kwargs=optimizer_kwargs
         )
@@ -82,10 +113,7 @@ class LSTMGeneratorPolicy(BasePolicy):
         lockstep = bool((lengths == t).all()) and bool(written[:, :t].all())
         if not lockstep:  # rows at different steps: teacher-force each prefix, read its next-token logits
             self._cache = None
-            tokens = torch.where(written, obs, torch.zeros_like(obs))
-            hidden = gen._hidden_states(tokens)  # hidden[:, L] reads the prefix of length L
-            rows = torch.arange(obs.shape[0], device=obs.device)
-            return hidden[rows, lengths.clamp(max=gen.seq_len - 1)] @ gen.w_out + gen.b_out
+            return prefix_hidden(gen, obs, self.pad_token) @ gen.w_out + gen.b_out
         t = min(t, gen.seq_len - 1)  # a complete sequence has no next token: read the last step's
         cached = self._cache
         if cached is not None and cached[0].shape == (obs.shape[0], t - 1) and torch.equal(cached[0], obs[:, : t - 1]):
@@ -108,3 +136,105 @@ class LSTMGeneratorPolicy(BasePolicy):
     def forget(self) -> None:
         """Drop the cached LSTM state (e.g. after the generator's parameters changed)."""
         self._cache = None
+
+
+class GeneratorFeatures(BaseFeaturesExtractor):
+    """Features of a padded token prefix: the hidden state of an ``LSTMGenerator`` after reading it.
+
+    ``features_dim`` is ``hidden_dim``. The extractor owns the whole generator (embedding, LSTM and
+    output layer), so the actor's extractor *is* G_θ, the network MLE pretrains and the rollout
+    policy copies.
+
+    :param observation_space: ``Box(0, V, (T,), int64)`` (pad value V).
+    :param emb_dim: embedding size (paper: 32). :param hidden_dim: LSTM size (paper: 32).
+    :param start_token: first input token (paper: 0). :param init_std: initial parameter std (paper: 0.1).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Box,
+        emb_dim: int = 32,
+        hidden_dim: int = 32,
+        start_token: int = 0,
+        init_std: float = 0.1,
+    ) -> None:
+        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
+            raise ValueError(f"observation_space must be Box(0, V, (T,), int64), got {observation_space}")
+        super().__init__(observation_space, features_dim=hidden_dim)
+        vocab_size = int(observation_space.high.max())
+        self.pad_token = vocab_size
+        self.generator = LSTMGenerator(
+            vocab_size, observation_space.shape[0], emb_dim, hidden_dim, start_token, init_std
+        )
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        """``[B, T]`` prefixes (SB3 hands them as float) → ``[B, hidden_dim]``."""
+        return prefix_hidden(self.generator, observations.round().long(), self.pad_token)
+
+
+class GeneratorHead(nn.Module):
+    """G_θ's output layer as an action head: hidden state ``[B, hidden_dim]`` → logits ``[B, V]``."""
+
+    def __init__(self, generator: LSTMGenerator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.generator.b_out, hidden, self.generator.w_out)
+
+
+class GeneratorPolicy(ActorCriticPolicy):
+    """SB3's ``ActorCriticPolicy`` with G_θ as the actor: ``PPO(GeneratorPolicy, env, gamma=0.0)``.
+
+    The actor is exactly the paper's generator: :class:`GeneratorFeatures` reads the prefix with
+    its LSTM (no MLP in between) and :class:`GeneratorHead` is its output layer. The critic reads
+    the prefix with an LSTM of its own (``share_features_extractor=False``), so the value loss
+    trains the baseline without moving G_θ; its value head is an MLP (``net_arch["vf"]``).
+
+    :param observation_space: ``Box(0, V, (T,), int64)`` (pad value V). :param action_space: ``Discrete(V)``.
+    :param lr_schedule: learning-rate schedule (SB3 convention).
+    :param net_arch: ``{"pi": [], "vf": [...]}``; the actor takes no hidden layers (it is G_θ).
+    :param features_extractor_kwargs: ``GeneratorFeatures`` arguments (``emb_dim``, ``hidden_dim``,
+        ``start_token``, ``init_std``).
+    :param kwargs: the rest of ``ActorCriticPolicy``'s arguments.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: dict[str, list[int]] | None = None,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        _check_spaces(observation_space, action_space)
+        net_arch = {"pi": [], "vf": [64]} if net_arch is None else net_arch
+        if not isinstance(net_arch, dict) or list(net_arch.get("pi", [None])) != []:
+            raise ValueError(f'net_arch must be a dict with "pi": [] (the actor is G_θ itself), got {net_arch!r}')
+        extractor = kwargs.pop("features_extractor_class", GeneratorFeatures)  # SB3's load passes it back
+        if extractor is not GeneratorFeatures:
+            raise ValueError(f"features_extractor_class must be GeneratorFeatures (G_θ), got {extractor!r}")
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=net_arch,
+            features_extractor_class=GeneratorFeatures,
+            features_extractor_kwargs=features_extractor_kwargs,
+            share_features_extractor=share_features_extractor,
+            **kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        # Replace SB3's fresh Linear action head by G_θ's own output layer, then rebuild the
+        # optimiser over the parameters as they now are.
+        self.action_net = GeneratorHead(self.generator)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    @property
+    def generator(self) -> LSTMGenerator:
+        """G_θ: the actor's ``LSTMGenerator`` (features extractor and action head)."""
+        return self.pi_features_extractor.generator

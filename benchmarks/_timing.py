@@ -1,9 +1,12 @@
-"""What every benchmark script shares: wall-clock timing of repeated runs."""
+"""What every benchmark script shares: wall-clock timing of repeated runs, and the report."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+from seqgan_gym._io import atomic_write_text
 
 
 def timed(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -14,3 +17,10 @@ def timed(fn: Callable[[], object], repeats: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - start)
     return times
+
+
+def write_report(lines: list[str], path: Path) -> None:
+    """Print the report's markdown ``lines`` and write them to ``path`` (atomically)."""
+    text = "\n".join(lines)
+    print(text)
+    atomic_write_text(path, text)

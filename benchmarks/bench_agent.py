@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _timing import timed  # benchmarks/_timing.py (scripts run from their folder)
+from _timing import timed, write_report  # benchmarks/_timing.py (scripts run from their folder)
 from stable_baselines3.common.logger import Logger
 from torch import nn
 
@@ -30,7 +30,6 @@ import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE
 from agents.pretraining import mle_epoch, mle_optimizer
 from seqgan_gym import LSTMGenerator
-from seqgan_gym._io import atomic_write_text
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 
@@ -98,9 +97,7 @@ def main() -> None:
         f"Fused loss against the plain loss, MLE epoch: {ratio:.2f}x faster (medians, same run).",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    atomic_write_text(args.out, text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -22,24 +22,19 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import torch
-from _cli import int_at_least  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
 
 PRESET_HELP = {
     "quick": "~5 min on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
-    "fast": "< 1 h on 2 CPU cores: 50 MLE epochs, 10 x 2 D rounds, 100 adversarial epochs, 1 small D round each",
+    "fast": "< 1 h on 2 CPU cores: 50 MLE epochs, 10 x 2 D rounds, 50 adversarial epochs, 1 small D round each",
     "paper": "the paper's schedule: 120 MLE epochs, D pretraining 50 x 3, 200 adversarial epochs (days on a CPU)",
 }
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, no usage dump: the message names the option
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _seconds(text: str) -> float:
@@ -77,7 +72,7 @@ OVERRIDES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="train_oracle.py",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,

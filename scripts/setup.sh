@@ -3,7 +3,7 @@
 # installs when pyproject.toml, this script and the torch choice are unchanged.
 #
 #   bash scripts/setup.sh        # the package (what scripts/main.sh needs)
-#   bash scripts/setup.sh dev    # plus the test tools (pytest, hypothesis, ruff, nltk)
+#   bash scripts/setup.sh dev    # plus the test tools (pytest, hypothesis, ruff, nltk) and sb3-contrib
 #
 # torch is installed first and on purpose as a CPU build: left to pip, the stable-baselines3
 # dependency would pull the newest torch with its multi-GB CUDA stack. SEQGAN_TORCH picks another

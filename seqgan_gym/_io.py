@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -47,3 +48,15 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """:func:`atomic_write_text` of ``data`` as indented JSON."""
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def atomic_write_png(path: str | os.PathLike[str], figure: Any) -> Path:
+    """Save a matplotlib ``figure`` as PNG to ``path`` atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    with atomic_write(path, "wb") as f:
+        f.write(buffer.getbuffer())
+    return Path(path)

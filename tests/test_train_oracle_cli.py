@@ -36,7 +36,7 @@ def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: 
 
 def test_presets_and_overrides_make_the_config() -> None:
     config = train_oracle.make_config(train_oracle.parse_args(["--preset", "fast", "--seed", "4", "--mle-epochs", "7"]))
-    assert (config.seed, config.mle_epochs, config.adversarial_epochs) == (4, 7, 100)
+    assert (config.seed, config.mle_epochs, config.adversarial_epochs) == (4, 7, 50)
     assert train_oracle.make_config(train_oracle.parse_args([])).mle_epochs == 10  # quick by default
 
 

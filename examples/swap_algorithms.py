@@ -1,0 +1,216 @@
+"""Swap the RL algorithm: REINFORCE, PPO, A2C, TRPO and the terminal-reward baseline, one SeqGAN loop.
+
+Every algorithm starts from the same pretrained G_θ (MLE) and D (discriminator pretraining) on the
+default seeded oracle, trains the generator for the same number of generator updates (64
+sequences each) with the same discriminator work after each (``DiscriminatorTrainingCallback``),
+the rollout-policy sync (``RolloutPolicySync``) and NLL-oracle evaluations (``OracleNLLCallback``).
+Changing the algorithm is one line: ``PPO(GeneratorPolicy, env, gamma=0.0)`` instead of
+``REINFORCE("LSTMGeneratorPolicy", env)``. The terminal-reward baseline is REINFORCE on the bare
+env (no Monte Carlo rewards, γ = 1).
+
+    python examples/swap_algorithms.py --out docs/results/swap_algorithms    # ~20 min on 2 cores
+
+Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json.
+TRPO needs sb3-contrib (``pip install -e .[contrib]``; the dev set-up has it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from _cli import OneLineParser, int_at_least  # examples/_cli.py (scripts run from their folder)
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
+
+import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
+from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
+from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
+from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
+from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
+from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
+
+N_ENVS = 64  # sequences per generator update (paper: 64)
+
+
+def _trpo(env: SB3VecEnv, seed: int) -> BaseAlgorithm:
+    try:
+        from sb3_contrib import TRPO
+    except ImportError:
+        raise SystemExit("TRPO needs sb3-contrib: pip install -e .[contrib]") from None
+    return TRPO(GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], gamma=0.0, seed=seed)
+
+
+#: name -> (builder, Monte Carlo rewards?, what it is). One generator update = one rollout of
+#: n_steps = T steps of the 64 sub-envs, for every algorithm.
+ALGORITHMS: dict[str, tuple[Callable[[SB3VecEnv, int], BaseAlgorithm], bool, str]] = {
+    "REINFORCE": (lambda env, seed: REINFORCE("LSTMGeneratorPolicy", env, seed=seed), True, "paper's loss, gamma 0"),
+    "PPO": (
+        lambda env, seed: PPO(
+            GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], batch_size=320, gamma=0.0, seed=seed
+        ),
+        True,
+        "SB3 defaults, gamma 0, learned baseline",
+    ),
+    "A2C": (
+        lambda env, seed: A2C(GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], gamma=0.0, seed=seed),
+        True,
+        "SB3 defaults, gamma 0, learned baseline",
+    ),
+    "TRPO": (_trpo, True, "sb3-contrib defaults, gamma 0, learned baseline"),
+    "REINFORCE-terminal": (
+        lambda env, seed: REINFORCE("LSTMGeneratorPolicy", env, gamma=1.0, seed=seed),
+        False,
+        "bare env: D(Y) at the end only, gamma 1",
+    ),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results/swap_algorithms"), help="output folder")
+    parser.add_argument("--algorithms", default=",".join(ALGORITHMS), help="comma-separated subset of the list")
+    parser.add_argument("--mle-epochs", type=int_at_least(0), default=20, help="MLE pretraining epochs")
+    parser.add_argument("--d-pretrain-rounds", type=int_at_least(0), default=5, help="D pretraining rounds")
+    parser.add_argument("--updates", type=int_at_least(1), default=30, help="generator updates per algorithm")
+    parser.add_argument("--n-rollouts", type=int_at_least(1), default=16, help="Monte Carlo completions N")
+    parser.add_argument("--n-negatives", type=int_at_least(1), default=1000, help="D negatives per update")
+    parser.add_argument("--eval-every", type=int_at_least(1), default=5, help="updates between evaluations")
+    parser.add_argument("--n-eval", type=int_at_least(1), default=2000, help="samples per NLL-oracle")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of everything")
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.algorithms.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ALGORITHMS]
+    if unknown or not names:
+        parser.error(f"--algorithms must name some of {list(ALGORITHMS)}, got {args.algorithms!r}")
+    args.algorithms = names
+    return args
+
+
+def pretrain(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGenerator, Discriminator, torch.Tensor]:
+    """The shared start: G_θ after MLE and D after pretraining, from fixed seeds."""
+    torch.manual_seed(args.seed)
+    env = make_sb3_vec_env(n_envs=N_ENVS, n_rollouts=None, oracle=oracle)
+    real = env.get_attr("real_data")[0]
+    generator = LSTMGenerator(oracle.vocab_size, oracle.seq_len, generator=torch.Generator().manual_seed(args.seed))
+    discriminator: Discriminator = env.get_attr("discriminator")[0]
+    start = time.perf_counter()
+    mle_pretrain(generator, real, epochs=args.mle_epochs)
+    pretrain_discriminator(
+        discriminator,
+        generator,
+        real,
+        rounds=args.d_pretrain_rounds,
+        epochs=1,
+        n_negatives=args.n_negatives,
+        sample_generator=torch.Generator().manual_seed(args.seed),
+    )
+    print(
+        f"pretrained G ({args.mle_epochs} MLE epochs) and D ({args.d_pretrain_rounds} rounds) "
+        f"in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    return generator, discriminator, real
+
+
+def run_one(
+    name: str, args: argparse.Namespace, oracle: OracleLSTM, generator: LSTMGenerator, discriminator: Discriminator
+) -> dict[str, Any]:
+    """Train one algorithm from the shared start; its NLL-oracle curve and wall time."""
+    build, monte_carlo, _ = ALGORITHMS[name]
+    torch.manual_seed(args.seed)
+    env = make_sb3_vec_env(
+        n_envs=N_ENVS,
+        n_rollouts=args.n_rollouts if monte_carlo else None,
+        rollout_policy=copy.deepcopy(generator),  # G_β starts as the pretrained G_θ
+        oracle=oracle,
+        discriminator=copy.deepcopy(discriminator),
+    )
+    model = build(env, args.seed)
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    model.policy.generator.load_state_dict(generator.state_dict())
+    evaluation = OracleNLLCallback(args.eval_every, n_samples=args.n_eval, n_held_out=args.n_eval, seed=args.seed)
+    callbacks: list[BaseCallback] = [
+        DiscriminatorTrainingCallback(d_steps=1, k_epochs=1, n_negatives=args.n_negatives, seed=args.seed),
+        evaluation,
+    ]
+    if monte_carlo:
+        callbacks.insert(0, RolloutPolicySync())
+    seq_len = oracle.seq_len
+    start = time.perf_counter()
+    model.learn(args.updates * N_ENVS * seq_len, callback=callbacks)
+    wall = time.perf_counter() - start
+    curve = [(steps // (N_ENVS * seq_len), nll) for steps, nll, _ in evaluation.history]
+    print(f"{name:28s} NLL-oracle {curve[0][1]:.3f} -> {curve[-1][1]:.3f}  [{wall:.0f} s]", flush=True)
+    return {"name": name, "curve": curve, "wall_s": wall}
+
+
+def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: float) -> None:
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "| algorithm | setting | NLL-oracle, start | NLL-oracle, end | best | wall time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        nll = [v for _, v in r["curve"]]
+        lines.append(
+            f"| {r['name']} | {ALGORITHMS[r['name']][2]} | {nll[0]:.3f} | {nll[-1]:.3f} | {min(nll):.3f} "
+            f"| {r['wall_s']:.0f} |"
+        )
+    header = (
+        f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
+        f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start: "
+        f"{args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds ({pretrain_s:.0f} s). "
+        f"NLL-oracle on {args.n_eval} samples every {args.eval_every} updates; the wall time of each algorithm "
+        f"includes its D training and evaluations. `python examples/swap_algorithms.py --seed {args.seed}`"
+    )
+    atomic_write_text(out / "results.md", header + "\n\n" + "\n".join(lines) + "\n")
+    csv = ["algorithm,update,nll_oracle"] + [
+        f'"{r["name"]}",{update},{nll:.6f}' for r in results for update, nll in r["curve"]
+    ]
+    atomic_write_text(out / "curves.csv", "\n".join(csv) + "\n")
+    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    atomic_write_json(out / "summary.json", {"args": arguments, "results": results, "pretrain_s": pretrain_s})
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for r in results:
+        ax.plot(*zip(*r["curve"], strict=True), marker="o", markersize=3, label=r["name"])
+    ax.set_xlabel("generator update (64 sequences)")
+    ax.set_ylabel("NLL-oracle (nats per token)")
+    ax.set_title("Same SeqGAN loop, different RL algorithms")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    atomic_write_png(out / "nll_oracle.png", fig)
+    print("\n".join(lines))
+    print(f"results in {out}/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
+    start = time.perf_counter()
+    generator, discriminator, _ = pretrain(args, oracle)
+    pretrain_s = time.perf_counter() - start
+    results = [run_one(name, args, oracle, generator, discriminator) for name in args.algorithms]
+    write_results(args, results, pretrain_s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
