@@ -158,8 +158,12 @@ class GeneratorFeatures(BaseFeaturesExtractor):
         start_token: int = 0,
         init_std: float = 0.1,
     ) -> None:
-        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
-            raise ValueError(f"observation_space must be Box(0, V, (T,), int64), got {observation_space}")
+        if (
+            not isinstance(observation_space, spaces.Box)
+            or len(observation_space.shape) != 1
+            or int(observation_space.high.max()) < 2
+        ):
+            raise ValueError(f"observation_space must be Box(0, V, (T,), int64) with V >= 2, got {observation_space}")
         super().__init__(observation_space, features_dim=hidden_dim)
         vocab_size = int(observation_space.high.max())
         self.pad_token = vocab_size

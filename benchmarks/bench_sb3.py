@@ -98,7 +98,8 @@ def main() -> None:
         *(f"| {label} | {ours:,.0f} | {dummy:,.1f} | {ours / dummy:.1f}x | >= 10x |" for label, ours, dummy in rows),
         "",
         f"PPO(GeneratorPolicy, gamma=0.0) with Monte Carlo rewards (N={N_ROLLOUTS}), n_steps={seq_len}, "
-        f"4 minibatches x 10 epochs: {ppo_rate:,.0f} training steps per second "
+        f"{model.n_steps * N_ENVS // model.batch_size} minibatches x {model.n_epochs} epochs: "
+        f"{ppo_rate:,.0f} training steps per second "
         f"({args.ppo_updates} updates of {N_ENVS * seq_len} steps).",
         "",
     ]

@@ -164,3 +164,5 @@ def test_generator_features_needs_a_token_prefix_space() -> None:
 
     with pytest.raises(ValueError, match="observation_space"):
         GeneratorFeatures(spaces.Box(0, 1, (2, 3)))
+    with pytest.raises(ValueError, match="observation_space"):
+        GeneratorFeatures(spaces.Box(0, 1, (6,)))  # V = 1: no vocabulary to generate from
