@@ -1,16 +1,18 @@
 """seqgan-gym: SeqGAN (Yu et al., AAAI 2017) as a Gymnasium reinforcement-learning problem.
 
 Importing the package registers ``SeqGAN-Oracle-v0`` (the paper's synthetic oracle benchmark)
-for ``gymnasium.make`` and ``gymnasium.make_vec``.
+and ``SeqGAN-Text-v0`` (COCO captions, Chinese poems or a text file) for ``gymnasium.make`` and
+``gymnasium.make_vec``.
 """
 
 from gymnasium.envs.registration import register, registry
 
-from seqgan_gym.envs import TokenGenerationEnv, TokenGenerationVectorEnv
+from seqgan_gym.envs import TextGenerationEnv, TextGenerationVectorEnv, TokenGenerationEnv, TokenGenerationVectorEnv
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, LSTMGenerator, TokenLSTM
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rollout import MonteCarloQEstimator
+from seqgan_gym.text import TextCorpus, Vocabulary
 from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper, MonteCarloRewardWrapper
 
 __version__ = "0.1.0"
@@ -21,6 +23,12 @@ if "SeqGAN-Oracle-v0" not in registry:
         entry_point="seqgan_gym.envs:TokenGenerationEnv",
         vector_entry_point="seqgan_gym.envs:TokenGenerationVectorEnv",
     )
+if "SeqGAN-Text-v0" not in registry:
+    register(
+        id="SeqGAN-Text-v0",
+        entry_point="seqgan_gym.envs:TextGenerationEnv",
+        vector_entry_point="seqgan_gym.envs:TextGenerationVectorEnv",
+    )
 
 __all__ = [
     "Discriminator",
@@ -29,9 +37,13 @@ __all__ = [
     "MonteCarloRewardVectorWrapper",
     "MonteCarloRewardWrapper",
     "OracleLSTM",
+    "TextCorpus",
+    "TextGenerationEnv",
+    "TextGenerationVectorEnv",
     "TokenGenerationEnv",
     "TokenGenerationVectorEnv",
     "TokenLSTM",
+    "Vocabulary",
     "nll_oracle",
     "nll_test",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -57,10 +59,7 @@ class OracleBenchmark:
         n_real = check_int("n_real", n_real, minimum=1)
         real_data_seed = check_int("real_data_seed", real_data_seed, minimum=0)
         discriminator_seed = check_int("discriminator_seed", discriminator_seed, minimum=0)
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+        device = check_device(device)
 
         if oracle is None:
             oracle = OracleLSTM.seeded(
@@ -87,31 +86,62 @@ class OracleBenchmark:
         real_data = oracle.sample(n_real, generator=generator).cpu()
         oracle = oracle.to(device)
 
-        if discriminator is None:
-            with torch.random.fork_rng(devices=[]):  # a fixed D for a fixed seed, global RNG untouched
-                torch.manual_seed(discriminator_seed)
-                discriminator = Discriminator(oracle.vocab_size, oracle.seq_len)
-        elif not isinstance(discriminator, Discriminator):
-            raise TypeError(
-                f"discriminator must be a seqgan_gym.models.Discriminator or None, got {type(discriminator).__name__}"
-            )
-        elif (discriminator.vocab_size, discriminator.seq_len) != (oracle.vocab_size, oracle.seq_len):
-            raise ValueError(
-                f"discriminator has vocab_size={discriminator.vocab_size}, seq_len={discriminator.seq_len}; "
-                f"the oracle has vocab_size={oracle.vocab_size}, seq_len={oracle.seq_len}"
-            )
-        discriminator = discriminator.to(device)
+        discriminator = build_discriminator(
+            discriminator, oracle.vocab_size, oracle.seq_len, discriminator_seed, device, "the oracle"
+        )
         return cls(oracle=oracle, discriminator=discriminator, real_data=real_data)
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        """One sequence as text: its token ids separated by spaces."""
+        return " ".join(str(int(t)) for t in tokens)
+
+
+def check_device(device: torch.device | str) -> torch.device:
+    """``device`` as a ``torch.device``, or a ``ValueError`` naming ``device``."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+
+
+def build_discriminator(
+    discriminator: Discriminator | None,
+    vocab_size: int,
+    seq_len: int,
+    discriminator_seed: int,
+    device: torch.device,
+    real_source: str,
+) -> Discriminator:
+    """The env's D on ``device``: ``discriminator`` checked against V and T, or the paper's CNN from a seed."""
+    if discriminator is None:
+        with torch.random.fork_rng(devices=[]):  # a fixed D for a fixed seed, global RNG untouched
+            torch.manual_seed(discriminator_seed)
+            discriminator = Discriminator(vocab_size, seq_len)
+    elif not isinstance(discriminator, Discriminator):
+        raise TypeError(
+            f"discriminator must be a seqgan_gym.models.Discriminator or None, got {type(discriminator).__name__}"
+        )
+    elif (discriminator.vocab_size, discriminator.seq_len) != (vocab_size, seq_len):
+        raise ValueError(
+            f"discriminator has vocab_size={discriminator.vocab_size}, seq_len={discriminator.seq_len}; "
+            f"{real_source} has vocab_size={vocab_size}, seq_len={seq_len}"
+        )
+    return discriminator.to(device)
 
 
 class OracleBenchmarkEnv:
     """What training code reads from ``env.unwrapped``: the benchmark's oracle, D and real data."""
 
-    benchmark: OracleBenchmark
+    benchmark: Any  # OracleBenchmark, or TextBenchmark for the text envs (which have no oracle)
 
     @property
     def oracle(self) -> OracleLSTM:
-        return self.benchmark.oracle
+        try:
+            return self.benchmark.oracle
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} has no oracle: NLL-oracle applies to SeqGAN-Oracle-v0 only"
+            ) from None
 
     @property
     def discriminator(self) -> Discriminator:

@@ -103,11 +103,18 @@ class TokenGenerationEnv(OracleBenchmarkEnv, gym.Env[np.ndarray, np.int64]):
         device: torch.device | str = "cpu",
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self._check_render_mode(render_mode)
         self.benchmark = OracleBenchmark.build(
             vocab_size, seq_len, oracle, discriminator, n_real, real_data_seed, discriminator_seed, device
         )
+        self._init_mdp(render_mode)
+
+    def _check_render_mode(self, render_mode: str | None) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+
+    def _init_mdp(self, render_mode: str | None) -> None:
+        """Spaces and episode state from ``self.benchmark`` (shared with the text env)."""
         self.vocab_size = self.benchmark.vocab_size
         self.seq_len = self.benchmark.seq_len
         self.pad_token = self.vocab_size
@@ -144,4 +151,4 @@ class TokenGenerationEnv(OracleBenchmarkEnv, gym.Env[np.ndarray, np.int64]):
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
-        return " ".join(str(t) for t in self._tokens[: self._t]) or "<empty>"
+        return self.benchmark.decode(self._tokens[: self._t]) or "<empty>"

@@ -85,6 +85,13 @@ class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
     ) -> None:
+        self._check_vector_args(num_envs, autoreset_mode, render_mode)
+        self.benchmark = OracleBenchmark.build(
+            vocab_size, seq_len, oracle, discriminator, n_real, real_data_seed, discriminator_seed, device
+        )
+        self._init_mdp()
+
+    def _check_vector_args(self, num_envs: int, autoreset_mode: AutoresetMode | str, render_mode: str | None) -> None:
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
         try:
             autoreset_mode = AutoresetMode(autoreset_mode)
@@ -100,9 +107,9 @@ class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
         self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": ["ansi"], "render_fps": 4}
         self.autoreset_mode = autoreset_mode
         self.render_mode = render_mode
-        self.benchmark = OracleBenchmark.build(
-            vocab_size, seq_len, oracle, discriminator, n_real, real_data_seed, discriminator_seed, device
-        )
+
+    def _init_mdp(self) -> None:
+        """Spaces and episode state from ``self.benchmark`` (shared with the text env)."""
         self.vocab_size = self.benchmark.vocab_size
         self.seq_len = self.benchmark.seq_len
         self.pad_token = self.vocab_size
@@ -174,4 +181,4 @@ class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
     def render(self) -> tuple[str, ...] | None:
         if self.render_mode != "ansi":
             return None
-        return tuple(" ".join(map(str, row[: self._t])) or "<empty>" for row in self._tokens)
+        return tuple(self.benchmark.decode(row[: self._t]) or "<empty>" for row in self._tokens)
