@@ -48,6 +48,31 @@ def mle_epoch(
     :param max_grad_norm: global gradient-norm clip (paper: 5.0).
     :return: the mean of the batch losses (mean per-token NLL, nats).
     """
+    return supervised_epoch(
+        generator,
+        real_data,
+        optimizer,
+        lambda batch: generator.weighted_nll(batch, torch.full(batch.shape, 1.0 / batch.numel())),  # the mean NLL
+        batch_size,
+        max_grad_norm,
+    )
+
+
+def supervised_epoch(
+    generator: TokenLSTM,
+    real_data: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    batch_size: int = 64,
+    max_grad_norm: float = 5.0,
+) -> float:
+    """One pass over ``real_data`` in batches (data order, last partial batch dropped), minimising ``batch_loss``.
+
+    The loop of MLE and of Scheduled Sampling: each batch's loss, backward, global grad-norm clip, step.
+
+    :param batch_loss: maps a ``LongTensor[batch_size, T]`` batch to a scalar loss.
+    :return: the mean of the batch losses.
+    """
     if not isinstance(generator, TokenLSTM):
         raise TypeError(f"generator must be a TokenLSTM (e.g. LSTMGenerator), got {type(generator).__name__}")
     real_data = check_tokens(
@@ -61,8 +86,7 @@ def mle_epoch(
     generator.train()
     total = 0.0
     for b in range(n_batches):
-        batch = real_data[b * batch_size : (b + 1) * batch_size]
-        loss = generator.weighted_nll(batch, torch.full(batch.shape, 1.0 / batch.numel()))  # the mean NLL
+        loss = batch_loss(real_data[b * batch_size : (b + 1) * batch_size])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(generator.parameters(), max_grad_norm)

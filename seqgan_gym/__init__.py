@@ -8,7 +8,7 @@ and ``SeqGAN-Text-v0`` (COCO captions, Chinese poems or a text file) for ``gymna
 from gymnasium.envs.registration import register, registry
 
 from seqgan_gym.envs import TextGenerationEnv, TextGenerationVectorEnv, TokenGenerationEnv, TokenGenerationVectorEnv
-from seqgan_gym.metrics import nll_oracle, nll_test
+from seqgan_gym.metrics import BLEUScorer, bleu, nll_oracle, nll_test, self_bleu
 from seqgan_gym.models import Discriminator, LSTMGenerator, TokenLSTM
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rollout import MonteCarloQEstimator
@@ -31,6 +31,7 @@ if "SeqGAN-Text-v0" not in registry:
     )
 
 __all__ = [
+    "BLEUScorer",
     "Discriminator",
     "LSTMGenerator",
     "MonteCarloQEstimator",
@@ -44,6 +45,8 @@ __all__ = [
     "TokenGenerationVectorEnv",
     "TokenLSTM",
     "Vocabulary",
+    "bleu",
     "nll_oracle",
     "nll_test",
+    "self_bleu",
 ]

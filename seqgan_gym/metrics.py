@@ -4,13 +4,28 @@
   generator's samples; lower means the samples look more like the real distribution.
 * NLL-test: mean per-token negative log-likelihood that the generator gives to held-out real
   (oracle) sequences; lower means the generator covers the real distribution better.
+
+And the text benchmarks' n-gram metrics, as Texygen (Zhu et al., 2018) defines them on top of
+nltk's ``sentence_bleu`` with ``SmoothingFunction().method1``, computed with reference tables built
+once (see :mod:`seqgan_gym._bleu`), to the same floats as nltk:
+
+* BLEU-N (:func:`bleu`, :class:`BLEUScorer`): the mean BLEU of each generated sentence against the
+  whole real test set; higher means more realistic n-grams.
+* Self-BLEU-N (:func:`self_bleu`): the mean BLEU of each generated sentence against the other
+  generated sentences; higher means less diverse samples.
+
+Token sequences are accepted as a 2-D integer ``numpy`` array or ``torch`` tensor ``[n, T]`` (each
+row one sequence of ints), or as an iterable of sequences, each a list/tuple of hashable tokens
+(``str`` words or ints) or a 1-D integer array/tensor; lengths may differ. Tokenization is the
+caller's (e.g. ``line.split()``); a sequence given as a bare ``str`` is refused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from seqgan_gym._checks import check_tokens
+from seqgan_gym._bleu import BLEUScorer, as_sequences, self_bleu_indices, self_bleu_scores
+from seqgan_gym._checks import check_int, check_tokens
 from seqgan_gym.models import TokenLSTM
 
 
@@ -42,3 +57,60 @@ def _mean_nll(model: TokenLSTM, tokens: Any, model_name: str, name: str) -> floa
         raise ValueError(f"{name} must hold at least one sequence, got shape {tuple(tokens.shape)}")
     # Every sequence has the same length, so the mean of per-sequence means is the per-token mean.
     return float(model.nll(tokens).mean())
+
+
+def bleu(hypotheses: Any, references: Any, max_n: int = 4) -> float:
+    """Texygen's BLEU-``max_n``: the mean over hypotheses of each one's BLEU against all the references.
+
+    Equal to ``mean(nltk.translate.bleu_score.sentence_bleu(references, h, weights=(1/max_n,)*max_n,
+    smoothing_function=SmoothingFunction().method1) for h in hypotheses)`` (the same floats), but
+    the references' n-gram counts are built once rather than once per hypothesis. Texygen's "fast"
+    mode uses only the first 500 references; pass ``references[:500]`` to reproduce it. To score
+    many batches against one reference set, build a :class:`BLEUScorer` once.
+
+    :param hypotheses: ``n >= 1`` token sequences (see the module docstring for the accepted forms).
+    :param references: ``m >= 1`` token sequences.
+    :param max_n: the largest n-gram order N, an int >= 1 (uniform weights ``1/N``).
+    :return: the mean BLEU, in [0, 1]; the mean is summed left to right, as Texygen does.
+    """
+    return BLEUScorer(references, max_n).score(hypotheses)
+
+
+def self_bleu(samples: Any, max_n: int = 4, n: int | None = None, seed: int = 0) -> float:
+    """Texygen's Self-BLEU-``max_n``: the mean BLEU of samples against all the other samples.
+
+    Sample ``i`` is scored as nltk's ``sentence_bleu(others, samples[i], weights=(1/max_n,)*max_n,
+    smoothing_function=SmoothingFunction().method1)``, where ``others`` is the full set without
+    position ``i``, and the scores are averaged. With ``n``, only ``n`` samples are scored, those
+    at ``self_bleu_indices(len(samples), n, seed)``, i.e.
+    ``numpy.random.default_rng(seed).choice(len(samples), n, replace=False)``, each still against
+    all the other samples of the full set. (Texygen's "fast" mode instead keeps only the first 500
+    samples, as hypotheses and as references; pass ``samples[:500]`` to reproduce it.)
+
+    :param samples: ``N >= 2`` token sequences (see the module docstring for the accepted forms).
+    :param max_n: the largest n-gram order N, an int >= 1.
+    :param n: how many samples to score, ``1 <= n <= N``, or ``None`` for all ``N`` in order.
+    :param seed: seed of the draw of the ``n`` samples, an int >= 0 (unused when ``n`` is ``None``).
+    :return: the mean Self-BLEU, in [0, 1]; the mean is summed left to right in the drawn order.
+    """
+    max_n = check_int("max_n", max_n, minimum=1)
+    seqs = as_sequences("samples", samples)
+    if len(seqs) < 2:
+        raise ValueError(f"self_bleu needs at least 2 samples (each is scored against the others), got {len(seqs)}")
+    indices = self_bleu_indices(len(seqs), n, seed)
+    scores = self_bleu_scores(seqs, max_n, indices)
+    total = 0.0
+    for value in scores.tolist():  # left to right, as Texygen's score += ...; score / cnt
+        total += value
+    return total / len(scores)
+
+
+__all__ = [
+    "BLEUScorer",
+    "bleu",
+    "nll_oracle",
+    "nll_test",
+    "self_bleu",
+    "self_bleu_indices",
+    "self_bleu_scores",
+]

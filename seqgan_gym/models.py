@@ -274,7 +274,9 @@ class TokenLSTM(nn.Module):
         hidden = self._hidden_states(tokens)
         return _OutputLogProb.apply(hidden.flatten(0, 1), self.w_out, self.b_out, tokens.flatten()).view_as(tokens)
 
-    def weighted_nll(self, tokens: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def weighted_nll(
+        self, tokens: torch.Tensor, weights: torch.Tensor, hidden: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The teacher-forced loss ``-Σ_{b,t} weights[b, t] · log G(tokens[b, t] | tokens[b, :t])``.
 
         MLE is ``weights = 1 / (B T)`` (the mean NLL); the paper's policy gradient is ``weights = Q``.
@@ -283,6 +285,9 @@ class TokenLSTM(nn.Module):
 
         :param tokens: ``LongTensor[B, T']`` with ``T' <= seq_len``.
         :param weights: ``Tensor[B, T']``, constants (no gradient flows into them).
+        :param hidden: ``Tensor[B, T', hidden_dim]``, the LSTM outputs that predict ``tokens``;
+            ``None``: teacher forcing on ``tokens``. Scheduled Sampling passes the states it reached
+            on partly sampled inputs.
         :return: a scalar tensor (differentiable with respect to the parameters).
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
@@ -291,7 +296,14 @@ class TokenLSTM(nn.Module):
             raise ValueError(f"weights must have the shape of tokens {tuple(tokens.shape)}, got {tuple(weights.shape)}")
         if not weights.is_floating_point():
             raise TypeError(f"weights must be a floating-point tensor, got dtype {weights.dtype}")
-        hidden = self._hidden_states(tokens).flatten(0, 1)
+        if hidden is None:
+            hidden = self._hidden_states(tokens)
+        elif hidden.shape != (*tokens.shape, self.hidden_dim):
+            raise ValueError(
+                f"hidden must have shape {(*tokens.shape, self.hidden_dim)} (tokens' shape, hidden_dim), "
+                f"got {tuple(hidden.shape)}"
+            )
+        hidden = hidden.flatten(0, 1)
         weights = weights.detach().to(device=self.device, dtype=hidden.dtype).flatten()
         return _WeightedNLL.apply(hidden, self.w_out, self.b_out, tokens.flatten(), weights)
 

@@ -157,10 +157,10 @@ class TextCorpus:
                 raise ValueError(f"test_corpus applies to a corpus file, not to the built-in corpus {corpus!r}")
             level = level or ("char" if corpus == "poems" else "word")
             if corpus == "coco":
-                train_lines = read_lines(_data_file("coco_train.txt"), "corpus")
-                test_lines: list[str] | None = read_lines(_data_file("coco_test.txt"), "test_corpus")
+                train_lines = read_lines(data_file("coco_train.txt"), "corpus")
+                test_lines: list[str] | None = read_lines(data_file("coco_test.txt"), "test_corpus")
             else:
-                poems = read_lines(_data_file("poems.txt"), "corpus")
+                poems = read_lines(data_file("poems.txt"), "corpus")
                 # Split the distinct poems (the file repeats some), so no test poem is also trained on.
                 distinct = sorted(set(poems))
                 order = np.random.default_rng(_POEMS_SPLIT_SEED).permutation(len(distinct))
@@ -213,7 +213,8 @@ class TextCorpus:
         return [joiner.join(tokens) for tokens in self.to_tokens(samples)]
 
 
-def _data_file(name: str) -> Path:
+def data_file(name: str) -> Path:
+    """The path of one of the package's corpus files (``coco_train.txt``, ``coco_test.txt``, ``poems.txt``)."""
     return Path(str(resources.files("seqgan_gym") / "data" / name))
 
 

@@ -1,0 +1,146 @@
+"""Scheduled Sampling (Bengio et al., NeurIPS 2015): one of the paper's baselines, beside MLE and PG-BLEU.
+
+Teacher forcing feeds the true token y_{t-1} when predicting y_t; at generation time the model
+reads its own samples instead, so it never learned to recover from its mistakes (exposure bias).
+Scheduled Sampling feeds, at every step of every training sequence, the true token with
+probability ε_i and the model's own sample with probability 1 - ε_i, and lowers ε_i over the
+epochs i (the schedule). The loss is still the NLL of the true next token.
+
+* :class:`SamplingSchedule`: ε_i, the three decays of Bengio et al. §2.4 (and a constant).
+* :func:`scheduled_sampling_loss`: the loss on one batch, batched over sequences (a loop over the
+  T time steps only, as sampling itself needs).
+* :func:`scheduled_sampling_epoch`: one pass over the real set, with the MLE optimiser and clip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from agents.pretraining import supervised_epoch
+from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym.models import TokenLSTM
+from seqgan_gym.sampling import sample_from_logits
+
+SCHEDULES: tuple[str, ...] = ("inverse_sigmoid", "exponential", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class SamplingSchedule:
+    """ε_i, the probability of feeding the true token at epoch ``i`` (Bengio et al. 2015, §2.4).
+
+    * ``"inverse_sigmoid"``: ε_i = k / (k + exp(i / k)), ``k >= 1`` (larger k: slower decay).
+    * ``"exponential"``: ε_i = k ** i, ``0 < k < 1``.
+    * ``"linear"``: ε_i = max(``minimum``, 1 - k · i), ``k > 0`` the decrease per epoch.
+    * ``"constant"``: ε_i = k, ``0 <= k <= 1``.
+
+    :param kind: one of ``SCHEDULES``. :param k: the schedule's parameter (above).
+    :param minimum: the floor of every schedule (Bengio et al. keep some teacher forcing).
+    """
+
+    kind: str = "inverse_sigmoid"
+    k: float = 10.0
+    minimum: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULES:
+            raise ValueError(f"kind must be one of {list(SCHEDULES)}, got {self.kind!r}")
+        k = self.k
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k):
+            raise ValueError(f"k must be a finite number, got {k!r}")
+        allowed = {
+            "inverse_sigmoid": (k >= 1, "k >= 1"),
+            "exponential": (0 < k < 1, "0 < k < 1"),
+            "linear": (k > 0, "k > 0"),
+            "constant": (0 <= k <= 1, "0 <= k <= 1"),
+        }
+        ok, rule = allowed[self.kind]
+        if not ok:
+            raise ValueError(f"k must satisfy {rule} for the {self.kind!r} schedule, got {k!r}")
+        m = self.minimum
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m <= 1:
+            raise ValueError(f"minimum must be a number in [0, 1], got {m!r}")
+
+    def truth_prob(self, epoch: int) -> float:
+        """ε_i for epoch ``i = epoch`` (0-based): the probability of feeding the true token."""
+        i = check_int("epoch", epoch, minimum=0)
+        k = float(self.k)
+        if self.kind == "inverse_sigmoid":
+            # k / (k + e^{i/k}) = 1 / (1 + e^{i/k - ln k}), without overflow for large i.
+            z = i / k - math.log(k)
+            eps = math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))
+        elif self.kind == "exponential":
+            eps = k**i
+        elif self.kind == "linear":
+            eps = 1.0 - k * i
+        else:
+            eps = k
+        return min(1.0, max(float(self.minimum), eps))
+
+
+def _check_prob(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def scheduled_sampling_loss(
+    generator: TokenLSTM, tokens: torch.Tensor, truth_prob: float, random: torch.Generator | None = None
+) -> torch.Tensor:
+    """Mean NLL of the true tokens when each input is the true previous token with probability ``truth_prob``.
+
+    Row b's input at step t is ``tokens[b, t-1]`` with probability ``truth_prob`` and otherwise
+    a token sampled from the model's own prediction at step t-1 (no gradient flows through the
+    sample, as in Bengio et al.). ``truth_prob = 1`` is teacher forcing (the MLE loss).
+
+    :param generator: G_θ (any ``TokenLSTM``). :param tokens: ``LongTensor[B, T']``, ``T' <= seq_len``.
+    :param truth_prob: ε, the probability of feeding the true token.
+    :param random: the random stream of the coin flips and samples (on the generator's device).
+    :return: a scalar tensor, the mean per-token NLL (differentiable).
+    """
+    tokens = check_tokens("tokens", tokens, generator.vocab_size, max_len=generator.seq_len, device=generator.device)
+    truth_prob = _check_prob("truth_prob", truth_prob)
+    weights = torch.full(tokens.shape, 1.0 / tokens.numel(), device=generator.device)
+    if truth_prob == 1.0:
+        return generator.weighted_nll(tokens, weights)
+    batch, length = tokens.shape
+    state = generator.initial_state(batch)
+    inputs = generator.start_tokens(batch)
+    hidden = []
+    for t in range(length):
+        logits, state = generator.step(inputs, state)
+        hidden.append(state[0])
+        if t + 1 < length:
+            sampled = sample_from_logits(logits.detach(), random)
+            use_truth = torch.rand(batch, generator=random, device=generator.device) < truth_prob
+            inputs = torch.where(use_truth, tokens[:, t], sampled)
+    return generator.weighted_nll(tokens, weights, hidden=torch.stack(hidden, dim=1))
+
+
+def scheduled_sampling_epoch(
+    generator: TokenLSTM,
+    real_data: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    truth_prob: float,
+    batch_size: int = 64,
+    max_grad_norm: float = 5.0,
+    random: torch.Generator | None = None,
+) -> float:
+    """One epoch of Scheduled Sampling on ``real_data``, batches in data order (as MLE pretraining).
+
+    :param real_data: ``LongTensor[n, T]``, ``n >= batch_size`` (the last partial batch is dropped).
+    :param optimizer: over ``generator``'s parameters (the MLE optimiser, Adam 0.01).
+    :param truth_prob: ε_i of this epoch (e.g. ``SamplingSchedule().truth_prob(i)``).
+    :return: the mean of the batch losses (nats per token).
+    """
+    truth_prob = _check_prob("truth_prob", truth_prob)
+    return supervised_epoch(
+        generator,
+        real_data,
+        optimizer,
+        lambda batch: scheduled_sampling_loss(generator, batch, truth_prob, random),
+        batch_size,
+        max_grad_norm,
+    )
