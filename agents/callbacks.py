@@ -22,7 +22,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
 from seqgan_gym._checks import check_int
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import TokenLSTM
+from seqgan_gym.models import Discriminator, TokenLSTM
 
 
 def policy_generator(model: BaseAlgorithm) -> TokenLSTM | None:
@@ -125,6 +125,15 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         self.optimizer = optimizer
         self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
         self.last_loss = math.nan
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        discriminator = self._env_attr("discriminator")
+        if not isinstance(discriminator, Discriminator):  # e.g. PG-BLEU's fixed BLEUReward
+            raise TypeError(
+                "DiscriminatorTrainingCallback trains the env's Discriminator; this env scores with a "
+                f"{type(discriminator).__name__}, which has nothing to train"
+            )
 
     def after_update(self) -> None:
         discriminator, real = self._env_attr("discriminator"), self._env_attr("real_data")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -444,6 +444,31 @@ def check_filters(
     for count in num_filters:
         check_int(f"each of {prefix}num_filters", count, minimum=1)
     return filter_sizes, num_filters
+
+
+@runtime_checkable
+class SequenceScorer(Protocol):
+    """What scores a complete sequence in [0, 1] for the env's terminal reward and the Monte Carlo search.
+
+    The paper's :class:`Discriminator` (D(Y), trained against the generator) is one; PG-BLEU's
+    :class:`~seqgan_gym.bleu_reward.BLEUReward` (BLEU against the real set, fixed) is another.
+    """
+
+    vocab_size: int
+    seq_len: int
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def to(self, device: torch.device | str) -> SequenceScorer: ...
+
+    def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``Tensor[n]`` in [0, 1] for ``LongTensor[n, seq_len]``."""
+        ...
+
+    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor) -> torch.Tensor:
+        """The score of N completions of each prefix: ``[B, t]`` and ``[B * N, seq_len - t]`` -> ``Tensor[B * N]``."""
+        ...
 
 
 class Discriminator(nn.Module):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.models import Discriminator, LSTMState, TokenLSTM
+from seqgan_gym.models import LSTMState, SequenceScorer, TokenLSTM
 
 
 class MonteCarloQEstimator:
@@ -27,19 +27,21 @@ class MonteCarloQEstimator:
 
     :param rollout_policy: G_β, a :class:`~seqgan_gym.models.TokenLSTM` (e.g. an ``LSTMGenerator``);
         read at every step, so updating its parameters in place takes effect at once.
-    :param discriminator: D, scores complete sequences with ``prob_real``.
+    :param discriminator: D, scores complete sequences with ``prob_real`` (any ``SequenceScorer``:
+        PG-BLEU passes a ``BLEUReward``).
     :param n_rollouts: N, completions per prefix (``>= 1``).
     """
 
-    def __init__(self, rollout_policy: TokenLSTM, discriminator: Discriminator, n_rollouts: int = 16) -> None:
+    def __init__(self, rollout_policy: TokenLSTM, discriminator: SequenceScorer, n_rollouts: int = 16) -> None:
         if not isinstance(rollout_policy, TokenLSTM):
             raise TypeError(
                 "rollout_policy must be a seqgan_gym.models.TokenLSTM (e.g. LSTMGenerator), "
                 f"got {type(rollout_policy).__name__}"
             )
-        if not isinstance(discriminator, Discriminator):
+        if not isinstance(discriminator, SequenceScorer):
             raise TypeError(
-                f"discriminator must be a seqgan_gym.models.Discriminator, got {type(discriminator).__name__}"
+                "discriminator must be a seqgan_gym.models.Discriminator (or another SequenceScorer such as "
+                f"BLEUReward), got {type(discriminator).__name__}"
             )
         if rollout_policy.vocab_size != discriminator.vocab_size or rollout_policy.seq_len != discriminator.seq_len:
             raise ValueError(

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import Discriminator, SequenceScorer
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 
 DEFAULT_VOCAB_SIZE = 5000
@@ -28,7 +28,7 @@ class OracleBenchmark:
     """
 
     oracle: OracleLSTM
-    discriminator: Discriminator
+    discriminator: SequenceScorer
     real_data: torch.Tensor
 
     @property
@@ -45,7 +45,7 @@ class OracleBenchmark:
         vocab_size: int | None = None,
         seq_len: int | None = None,
         oracle: OracleLSTM | str | os.PathLike[str] | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         n_real: int = DEFAULT_N_REAL,
         real_data_seed: int = 0,
         discriminator_seed: int = 0,
@@ -105,21 +105,25 @@ def check_device(device: torch.device | str) -> torch.device:
 
 
 def build_discriminator(
-    discriminator: Discriminator | None,
+    discriminator: SequenceScorer | None,
     vocab_size: int,
     seq_len: int,
     discriminator_seed: int,
     device: torch.device,
     real_source: str,
-) -> Discriminator:
-    """The env's D on ``device``: ``discriminator`` checked against V and T, or the paper's CNN from a seed."""
+) -> SequenceScorer:
+    """The env's D on ``device``: ``discriminator`` checked against V and T, or the paper's CNN from a seed.
+
+    Any :class:`~seqgan_gym.models.SequenceScorer` may stand in for D (PG-BLEU's ``BLEUReward``).
+    """
     if discriminator is None:
         with torch.random.fork_rng(devices=[]):  # a fixed D for a fixed seed, global RNG untouched
             torch.manual_seed(discriminator_seed)
             discriminator = Discriminator(vocab_size, seq_len)
-    elif not isinstance(discriminator, Discriminator):
+    elif not isinstance(discriminator, SequenceScorer):
         raise TypeError(
-            f"discriminator must be a seqgan_gym.models.Discriminator or None, got {type(discriminator).__name__}"
+            "discriminator must be a seqgan_gym.models.Discriminator, another SequenceScorer (e.g. BLEUReward) "
+            f"or None, got {type(discriminator).__name__}"
         )
     elif (discriminator.vocab_size, discriminator.seq_len) != (vocab_size, seq_len):
         raise ValueError(
@@ -144,7 +148,7 @@ class OracleBenchmarkEnv:
             ) from None
 
     @property
-    def discriminator(self) -> Discriminator:
+    def discriminator(self) -> SequenceScorer:
         return self.benchmark.discriminator
 
     @property

@@ -10,7 +10,7 @@ import torch
 
 from seqgan_gym._checks import check_int
 from seqgan_gym.envs.oracle_benchmark import build_discriminator, check_device
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import SequenceScorer
 from seqgan_gym.text import TextCorpus
 
 
@@ -24,7 +24,7 @@ class TextBenchmark:
     """
 
     corpus: TextCorpus
-    discriminator: Discriminator
+    discriminator: SequenceScorer
     real_data: torch.Tensor
 
     @property
@@ -42,7 +42,7 @@ class TextBenchmark:
         seq_len: int | None = None,
         test_corpus: str | os.PathLike[str] | None = None,
         level: str | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> TextBenchmark:

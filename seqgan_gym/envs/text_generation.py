@@ -8,7 +8,7 @@ import torch
 
 from seqgan_gym.envs.text_benchmark import TextBenchmark, TextBenchmarkEnv
 from seqgan_gym.envs.token_generation import TokenGenerationEnv
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import SequenceScorer
 from seqgan_gym.text import TextCorpus
 
 
@@ -61,7 +61,7 @@ class TextGenerationEnv(TextBenchmarkEnv, TokenGenerationEnv):
     * ``test_corpus``: the path of a test file for a file ``corpus`` (BLEU's references).
     * ``level``: ``"word"`` (split at whitespace) or ``"char"``; ``None``: ``"char"`` for the poems.
     * ``discriminator``: a ``Discriminator`` of the corpus' V and T, or ``None`` for a fresh paper
-      CNN initialised from ``discriminator_seed``.
+      CNN initialised from ``discriminator_seed``; or another ``SequenceScorer`` (``BLEUReward``).
     * ``device``: where D runs. ``render_mode``: ``None`` or ``"ansi"`` (the prefix as text).
     """
 
@@ -71,7 +71,7 @@ class TextGenerationEnv(TextBenchmarkEnv, TokenGenerationEnv):
         seq_len: int | None = None,
         test_corpus: str | os.PathLike[str] | None = None,
         level: str | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
         render_mode: str | None = None,

@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode
 
 from seqgan_gym.envs.text_benchmark import TextBenchmark, TextBenchmarkEnv
 from seqgan_gym.envs.token_generation_vector import TokenGenerationVectorEnv
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import SequenceScorer
 from seqgan_gym.text import TextCorpus
 
 
@@ -28,7 +28,7 @@ class TextGenerationVectorEnv(TextBenchmarkEnv, TokenGenerationVectorEnv):
         seq_len: int | None = None,
         test_corpus: str | os.PathLike[str] | None = None,
         level: str | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,

@@ -11,7 +11,7 @@ import torch
 from gymnasium import spaces
 
 from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark, OracleBenchmarkEnv
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import SequenceScorer
 from seqgan_gym.oracle import OracleLSTM
 
 
@@ -83,7 +83,8 @@ class TokenGenerationEnv(OracleBenchmarkEnv, gym.Env[np.ndarray, np.int64]):
     * ``oracle``: an ``OracleLSTM``, the path of the paper's oracle pickle, or ``None`` for
       ``OracleLSTM.seeded()`` (the default benchmark oracle).
     * ``discriminator``: a ``Discriminator`` (same V and T) or ``None`` for a fresh paper CNN
-      initialised from ``discriminator_seed``.
+      initialised from ``discriminator_seed``; any ``SequenceScorer`` may stand in for D (PG-BLEU
+      passes a ``BLEUReward``).
     * ``n_real``: size of the real data set sampled from the oracle with ``real_data_seed``.
     * ``device``: where the oracle and D run.
     * ``render_mode``: ``None`` or ``"ansi"`` (the prefix as text).
@@ -96,7 +97,7 @@ class TokenGenerationEnv(OracleBenchmarkEnv, gym.Env[np.ndarray, np.int64]):
         vocab_size: int | None = None,
         seq_len: int | None = None,
         oracle: OracleLSTM | str | os.PathLike[str] | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         n_real: int = DEFAULT_N_REAL,
         real_data_seed: int = 0,
         discriminator_seed: int = 0,

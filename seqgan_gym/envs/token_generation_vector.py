@@ -13,7 +13,7 @@ from gymnasium.vector.utils import batch_space
 
 from seqgan_gym._checks import check_int
 from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark, OracleBenchmarkEnv
-from seqgan_gym.models import Discriminator
+from seqgan_gym.models import SequenceScorer
 from seqgan_gym.oracle import OracleLSTM
 
 _AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
@@ -77,7 +77,7 @@ class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
         vocab_size: int | None = None,
         seq_len: int | None = None,
         oracle: OracleLSTM | str | os.PathLike[str] | None = None,
-        discriminator: Discriminator | None = None,
+        discriminator: SequenceScorer | None = None,
         n_real: int = DEFAULT_N_REAL,
         real_data_seed: int = 0,
         discriminator_seed: int = 0,
