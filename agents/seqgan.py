@@ -16,6 +16,12 @@ line  paper                                                        here
 Figure 2's control, MLE training continued from the same pretrained start for as many epochs,
 is unit ``("mle_continuation", j)`` on a copy of G_θ taken at line 3.
 
+The paper's baselines run on the same schedule in place of lines 4-13 (``SeqGANConfig.method``):
+``"pg_bleu"`` (units ``("pg_bleu", e)``: the same g-step, with BLEU against the real set in the
+place of D and no discriminator) and ``"scheduled_sampling"`` (units ``("scheduled_sampling", e)``:
+epochs of Scheduled Sampling continuing MLE). Every method builds its models in the same order
+from the same seeds, so runs that differ only in ``method`` share the pretrained G_θ bit for bit.
+
 A run is a fixed list of units. Every unit starts by seeding every random stream from
 ``(seed, unit index)``, so the state between two units (parameters, optimiser moments, the
 metrics so far) is all a checkpoint needs: a run resumed from any checkpoint produces the same
@@ -49,14 +55,23 @@ from agents.pretraining import (
     train_discriminator,
 )
 from agents.reinforce import REINFORCE
+from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
 from seqgan_gym._checks import check_int
 from seqgan_gym._io import atomic_write, atomic_write_json, atomic_write_png, atomic_write_text
+from seqgan_gym.bleu_reward import BLEUReward
+from seqgan_gym.envs.oracle_benchmark import sample_real_data
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, LSTMGenerator, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 
-PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial")
+PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial", "pg_bleu", "scheduled_sampling")
+#: What trains G_θ after pretraining, and the phase of its units.
+METHOD_PHASES: dict[str, str] = {
+    "seqgan": "adversarial",
+    "pg_bleu": "pg_bleu",
+    "scheduled_sampling": "scheduled_sampling",
+}
 CHECKPOINT_NAME = "checkpoint.pt"
 _CHECKPOINT_FORMAT = 1
 _HELD_OUT_SEED = 1  # NLL-test's held-out oracle samples (the real set uses seed 0)
@@ -75,6 +90,12 @@ class SeqGANConfig:
     Schedule: ``mle_epochs`` (120), ``d_pretrain_rounds`` x ``d_pretrain_epochs`` (50 x 3),
     ``adversarial_epochs`` (200), ``mle_continuation_epochs`` (``None``: as many as the
     adversarial epochs; 0 skips the control).
+
+    Method: ``method`` is ``"seqgan"`` (the paper's Algorithm 1), or a baseline of the paper's
+    Table 1 trained for ``adversarial_epochs`` after the same pretraining: ``"pg_bleu"`` (the
+    policy gradient with BLEU-``bleu_max_n`` against the real set as the reward; no D) or
+    ``"scheduled_sampling"`` (Bengio et al. 2015, ε_i from ``SamplingSchedule(sampling_schedule,
+    sampling_k)``).
 
     Generator: ``batch_size`` sequences per update (64), ``generator_lr`` (Adam 0.01, MLE and
     policy gradient alike), ``max_grad_norm`` (5.0), ``n_rollouts`` N (16),
@@ -116,6 +137,10 @@ class SeqGANConfig:
     n_eval: int = 10_000
     eval_every: int = 1
     seed: int = 0
+    method: str = "seqgan"
+    bleu_max_n: int = 4
+    sampling_schedule: str = "inverse_sigmoid"
+    sampling_k: float = 10.0
 
     _MINIMUM: ClassVar[dict[str, int]] = {
         "vocab_size": 2,
@@ -139,6 +164,7 @@ class SeqGANConfig:
         "n_eval": 1,
         "eval_every": 1,
         "seed": 0,
+        "bleu_max_n": 1,
     }
 
     def __post_init__(self) -> None:
@@ -150,6 +176,12 @@ class SeqGANConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.method not in METHOD_PHASES:
+            raise ValueError(f"method must be one of {list(METHOD_PHASES)}, got {self.method!r}")
+        try:
+            self.schedule()
+        except ValueError as err:
+            raise ValueError(f"sampling_schedule / sampling_k: {err}") from None
         rate = self.rollout_update_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise ValueError(f"rollout_update_rate must be a number in [0, 1), got {rate!r}")
@@ -168,14 +200,23 @@ class SeqGANConfig:
         """Epochs of the MLE-only control (``mle_continuation_epochs``, else ``adversarial_epochs``)."""
         return self.adversarial_epochs if self.mle_continuation_epochs is None else self.mle_continuation_epochs
 
+    @property
+    def method_phase(self) -> str:
+        """The phase of the units after pretraining: ``"adversarial"`` for SeqGAN, else the baseline's name."""
+        return METHOD_PHASES[self.method]
+
+    def schedule(self) -> SamplingSchedule:
+        """Scheduled Sampling's ε_i (used when ``method == "scheduled_sampling"``)."""
+        return SamplingSchedule(self.sampling_schedule, self.sampling_k)
+
     def units(self) -> list[tuple[str, int]]:
         """The run's schedule: ``(phase, index)`` for every unit of work, in order."""
-        counts = {
-            "mle": self.mle_epochs,
-            "mle_continuation": self.continuation_epochs,
-            "d_pretrain": self.d_pretrain_rounds,
-            "adversarial": self.adversarial_epochs,
-        }
+        counts = dict.fromkeys(PHASES, 0)
+        counts["mle"] = self.mle_epochs
+        counts["mle_continuation"] = self.continuation_epochs
+        if self.method == "seqgan":
+            counts["d_pretrain"] = self.d_pretrain_rounds
+        counts[self.method_phase] = self.adversarial_epochs
         return [(phase, i) for phase in PHASES for i in range(counts[phase])]
 
     def to_dict(self) -> dict[str, Any]:
@@ -299,8 +340,8 @@ class SeqGANTrainer:
         self._writer: Any = None
 
         # Line 1: the benchmark (oracle, real set S, D_φ) and the generator G_θ, all from fixed seeds.
-        oracle: str | OracleLSTM = (
-            config.oracle_file
+        oracle = (
+            OracleLSTM.from_paper_file(config.oracle_file, seq_len=config.seq_len)
             if config.oracle_file is not None
             else OracleLSTM.seeded(
                 config.oracle_seed, config.vocab_size, config.seq_len, config.emb_dim, config.hidden_dim
@@ -316,6 +357,13 @@ class SeqGANTrainer:
                 config.discriminator_num_filters,
             )
             self.rollout_policy = LSTMGenerator(config.vocab_size, config.seq_len, config.emb_dim, config.hidden_dim)
+            # PG-BLEU scores with BLEU where D would; D is still built above, so every method draws
+            # the same initial parameters from the same stream.
+            scorer: Discriminator | BLEUReward = (
+                BLEUReward(sample_real_data(oracle, config.n_real), config.vocab_size, config.bleu_max_n)
+                if config.method == "pg_bleu"
+                else discriminator
+            )
             self.env = make_sb3_vec_env(
                 "SeqGAN-Oracle-v0",
                 n_envs=config.batch_size,
@@ -324,7 +372,7 @@ class SeqGANTrainer:
                 vocab_size=config.vocab_size,
                 seq_len=config.seq_len,
                 oracle=oracle,
-                discriminator=discriminator,
+                discriminator=scorer,
                 n_real=config.n_real,
                 device=self.device,
             )
@@ -339,7 +387,7 @@ class SeqGANTrainer:
             )
         self.model.set_logger(Logger(folder=None, output_formats=[]))  # metrics go to metrics.csv / TensorBoard
         self.oracle: OracleLSTM = self.env.get_attr("oracle")[0]
-        self.discriminator: Discriminator = self.env.get_attr("discriminator")[0]
+        self.discriminator: Discriminator = discriminator.to(self.device)  # trained by SeqGAN only
         self.real_data: torch.Tensor = self.env.get_attr("real_data")[0].to(self.device)
         self.generator: LSTMGenerator = self.model.policy.generator
         self.oracle_sha256 = None if config.oracle_file is None else _file_sha256(config.oracle_file)
@@ -347,16 +395,17 @@ class SeqGANTrainer:
         self.discriminator_optimizer = discriminator_optimizer(self.discriminator, config.discriminator_lr)
         self.mle_generator: LSTMGenerator | None = None  # Figure 2's MLE-only control, from line 3 on
         self.mle_generator_optimizer: torch.optim.Optimizer | None = None
-        self.callbacks = [
-            DiscriminatorTrainingCallback(
+        self.callbacks: list[Any] = [RolloutPolicySync(config.rollout_update_rate, rollout_policy=self.rollout_policy)]
+        self.d_callback: DiscriminatorTrainingCallback | None = None
+        if config.method == "seqgan":
+            self.d_callback = DiscriminatorTrainingCallback(
                 d_steps=config.d_steps,
                 k_epochs=config.k_epochs,
                 batch_size=config.d_batch_size,
                 n_negatives=config.n_negatives,
                 optimizer=self.discriminator_optimizer,
-            ),
-            RolloutPolicySync(config.rollout_update_rate, rollout_policy=self.rollout_policy),
-        ]
+            )
+            self.callbacks.insert(0, self.d_callback)  # the paper's order: d-steps, then β sync
         generator = torch.Generator(device=self.oracle.device).manual_seed(_HELD_OUT_SEED)
         self.held_out = self.oracle.sample(config.n_eval, generator=generator)
         if config.mle_epochs == 0:
@@ -437,18 +486,23 @@ class SeqGANTrainer:
                 self.discriminator, real, fake, self.discriminator_optimizer, cfg.d_pretrain_epochs, cfg.d_batch_size
             )
             self._add_row({"phase": phase, "epoch": index + 1, "d_loss": loss})
-        else:  # lines 6-13: one g-step, then (callbacks) β sync and the d-steps
+        elif phase == "scheduled_sampling":  # the baseline, continuing MLE with its optimiser
+            truth_prob = cfg.schedule().truth_prob(index)
+            loss = scheduled_sampling_epoch(
+                self.generator, self.real_data, self.mle_optimizer, truth_prob, cfg.batch_size, cfg.max_grad_norm
+            )
+            stats = {"g_loss": loss, "truth_prob": truth_prob}
+            self._maybe_record(phase, index + 1, cfg.adversarial_epochs, self.generator, stats)
+        else:  # lines 6-13: one g-step, then (callbacks) the d-steps and β sync; PG-BLEU: no d-steps
             self.env.seed(seed)
             self.model._last_obs = self.env.reset()  # type: ignore[assignment]
             self.model.policy.forget()
             self.model.learn(
                 cfg.batch_size * cfg.seq_len, callback=self.callbacks, reset_num_timesteps=False, log_interval=1
             )
-            stats = {
-                "g_loss": self.model.last_stats["loss"],
-                "mean_reward": self.model.last_stats["mean_reward"],
-                "d_loss": self.callbacks[0].last_loss,
-            }
+            stats = {"g_loss": self.model.last_stats["loss"], "mean_reward": self.model.last_stats["mean_reward"]}
+            if self.d_callback is not None:
+                stats["d_loss"] = self.d_callback.last_loss
             self._maybe_record(phase, index + 1, cfg.adversarial_epochs, self.generator, stats)
 
     def _end_of_pretraining(self) -> None:
@@ -498,6 +552,7 @@ class SeqGANTrainer:
         "g_loss",
         "d_loss",
         "mean_reward",
+        "truth_prob",
         "elapsed_s",
     )
 
@@ -515,7 +570,8 @@ class SeqGANTrainer:
 
             self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
         # Pretraining rows start both curves, as in Figure 2.
-        curves = {"mle": ("seqgan", "mle"), "mle_continuation": ("mle",), "adversarial": ("seqgan",)}
+        method = self.config.method
+        curves = {"mle": (method, "mle"), "mle_continuation": ("mle",), self.config.method_phase: (method,)}
         for name in ("nll_oracle", "nll_test"):
             if row.get(name) is not None:
                 for curve in curves.get(row["phase"], ()):
@@ -529,14 +585,18 @@ class SeqGANTrainer:
         return [(r["step"], r[column]) for r in self.rows if r["phase"] == phase and r.get(column) is not None]
 
     def summary(self) -> dict[str, Any]:
-        """The run's headline numbers: NLL-oracle after pretraining, of SeqGAN and of the MLE control."""
+        """The run's headline numbers: NLL-oracle after pretraining, of the method and of the MLE control.
+
+        ``nll_oracle_seqgan`` is the method's final NLL-oracle (SeqGAN's, or the baseline's).
+        """
 
         def last(phase: str) -> float | None:
             points = self.curve(phase)
             return points[-1][1] if points else None
 
-        seqgan, mle = last("adversarial"), last("mle_continuation")
+        seqgan, mle = last(self.config.method_phase), last("mle_continuation")
         return {
+            "method": self.config.method,
             "nll_oracle_pretrained": last("mle"),
             "nll_oracle_seqgan": seqgan,
             "nll_oracle_mle_continuation": mle,
@@ -627,7 +687,7 @@ class SeqGANTrainer:
         if self.out_dir is None:
             raise ValueError("this trainer has no out_dir to checkpoint into")
         path = self.out_dir / CHECKPOINT_NAME
-        plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png")
+        plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", method=self.config.method)
         buffer = io.BytesIO()
         torch.save(self.state_dict(), buffer)
         with atomic_write(path, "wb") as f:
@@ -705,7 +765,9 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def plot_nll_oracle(rows: list[dict[str, Any]], path: str | os.PathLike[str], title: str = "") -> Path:
+def plot_nll_oracle(
+    rows: list[dict[str, Any]], path: str | os.PathLike[str], title: str = "", method: str = "seqgan"
+) -> Path:
     """Figure 2 of the paper from metrics rows: NLL-oracle over epochs, SeqGAN beside the MLE-only control.
 
     Pretraining is drawn once and continues into both curves; a dotted line marks its end.
@@ -725,8 +787,9 @@ def plot_nll_oracle(rows: list[dict[str, Any]], path: str | os.PathLike[str], ti
     pre_x, pre_y = points("mle")
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     ax.plot(pre_x, pre_y, color="0.35", label="MLE pretraining")
+    labels = {"seqgan": "SeqGAN (adversarial)", "pg_bleu": "PG-BLEU", "scheduled_sampling": "Scheduled Sampling"}
     for phase, label, color in (
-        ("adversarial", "SeqGAN (adversarial)", "tab:red"),
+        (METHOD_PHASES[method], labels[method], "tab:red"),
         ("mle_continuation", "MLE continued", "tab:blue"),
     ):
         x, y = points(phase)

@@ -105,6 +105,37 @@ def test_same_seed_same_run_and_another_seed_differs(tmp_path: Path) -> None:
     assert _numbers(a) != _numbers(c)
 
 
+@pytest.mark.parametrize("method", ["pg_bleu", "scheduled_sampling"])
+def test_baselines_share_the_pretrained_start_and_resume_exactly(tmp_path: Path, method: str) -> None:
+    """Table 1's baselines: the same pretraining as SeqGAN, then their own training; resume stays exact."""
+    config = dataclasses.replace(TINY, method=method, mle_continuation_epochs=0)
+    phase = config.method_phase
+    assert config.units() == [("mle", i) for i in range(3)] + [(phase, i) for i in range(3)]  # no D pretraining
+    seqgan = SeqGANTrainer(TINY).run()
+    trainer = SeqGANTrainer(config, tmp_path / "whole")
+    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    rows = trainer.run()
+    pretraining = [r for r in rows if r["phase"] == "mle"]
+    assert _numbers(pretraining) == _numbers([r for r in seqgan if r["phase"] == "mle"])
+    trained = [r for r in rows if r["phase"] == phase]
+    assert len(trained) == 3 and all(math.isfinite(r["nll_oracle"]) for r in trained)
+    assert trained[-1]["nll_oracle"] != pretraining[-1]["nll_oracle"]  # it trained G_θ
+    assert all("d_loss" not in r for r in trained)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters(), strict=True))
+    if method == "scheduled_sampling":
+        assert [r["truth_prob"] for r in trained] == [config.schedule().truth_prob(i) for i in range(3)]
+    else:
+        assert all(0 <= r["mean_reward"] <= 1 for r in trained)  # BLEU
+    summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert summary["method"] == method and summary["nll_oracle_seqgan"] == trained[-1]["nll_oracle"]
+
+    out = tmp_path / "pieces"
+    SeqGANTrainer(config, out, checkpoint_every_s=1e9).run(max_units=4)
+    resumed = SeqGANTrainer.resume(out).run()
+    assert _numbers(resumed) == _numbers(rows)
+    assert _samples(out) == _samples(tmp_path / "whole")
+
+
 @pytest.mark.parametrize("stops", [[1], [4, 3], [7, 1, 1]])
 def test_resume_equals_uninterrupted_bit_for_bit(tmp_path: Path, stops: list[int]) -> None:
     whole = SeqGANTrainer(TINY, tmp_path / "whole").run()
@@ -191,6 +222,10 @@ def test_non_finite_state_is_never_checkpointed(tmp_path: Path) -> None:
         ({"oracle_file": 3}, "oracle_file"),
         ({"discriminator_filter_sizes": (1, 2)}, "discriminator_filter_sizes"),
         ({"seed": True}, "seed"),
+        ({"method": "mle"}, "method"),
+        ({"bleu_max_n": 0}, "bleu_max_n"),
+        ({"sampling_schedule": "cosine"}, "sampling_schedule"),
+        ({"sampling_schedule": "exponential", "sampling_k": 2.0}, "sampling_k"),
     ],
 )
 def test_config_rejects_bad_values(changes: dict, name: str) -> None:

@@ -82,8 +82,7 @@ class OracleBenchmark:
                 raise ValueError(f"{name}={value} does not match the oracle's {name}={actual}")
         # The real set is drawn where the oracle lives (the CPU for the built-in ones), so it is the
         # same on every machine whatever ``device`` the env then runs on.
-        generator = torch.Generator(device=oracle.device).manual_seed(real_data_seed)
-        real_data = oracle.sample(n_real, generator=generator).cpu()
+        real_data = sample_real_data(oracle, n_real, real_data_seed)
         oracle = oracle.to(device)
 
         discriminator = build_discriminator(
@@ -94,6 +93,12 @@ class OracleBenchmark:
     def decode(self, tokens: Sequence[int]) -> str:
         """One sequence as text: its token ids separated by spaces."""
         return " ".join(str(int(t)) for t in tokens)
+
+
+def sample_real_data(oracle: OracleLSTM, n_real: int, real_data_seed: int = 0) -> torch.Tensor:
+    """The real set: ``n_real`` oracle samples drawn with ``real_data_seed``, ``LongTensor[n_real, T]`` on the CPU."""
+    generator = torch.Generator(device=oracle.device).manual_seed(real_data_seed)
+    return oracle.sample(n_real, generator=generator).cpu()
 
 
 def check_device(device: torch.device | str) -> torch.device:
