@@ -587,20 +587,22 @@ class SeqGANTrainer:
     def summary(self) -> dict[str, Any]:
         """The run's headline numbers: NLL-oracle after pretraining, of the method and of the MLE control.
 
-        ``nll_oracle_seqgan`` is the method's final NLL-oracle (SeqGAN's, or the baseline's).
+        Keys name the method: ``nll_oracle_seqgan`` and ``seqgan_minus_mle`` for SeqGAN,
+        ``nll_oracle_pg_bleu`` and ``pg_bleu_minus_mle`` for PG-BLEU, and so on.
         """
 
         def last(phase: str) -> float | None:
             points = self.curve(phase)
             return points[-1][1] if points else None
 
-        seqgan, mle = last(self.config.method_phase), last("mle_continuation")
+        method = self.config.method
+        final, mle = last(self.config.method_phase), last("mle_continuation")
         return {
-            "method": self.config.method,
+            "method": method,
             "nll_oracle_pretrained": last("mle"),
-            "nll_oracle_seqgan": seqgan,
+            f"nll_oracle_{method}": final,
             "nll_oracle_mle_continuation": mle,
-            "seqgan_minus_mle": None if seqgan is None or mle is None else seqgan - mle,
+            f"{method}_minus_mle": None if final is None or mle is None else final - mle,
             "units_done": self.units_done,
             "units": len(self.units),
             "training_seconds": round(self.elapsed_s, 1),

@@ -89,7 +89,7 @@ def run_table(
         log(f"{method}: unit {trainer.units_done} of {len(trainer.units)} -> {run_dir}/")
         started = time.perf_counter()
         trainer.run(progress=progress)
-        final = trainer.summary()["nll_oracle_seqgan"]
+        final = trainer.summary()[f"nll_oracle_{method}"]
         log(f"{method}: done in {time.perf_counter() - started:.0f} s, NLL-oracle {final:.4f}")
         trainers[method] = trainer
 

@@ -127,7 +127,8 @@ def test_baselines_share_the_pretrained_start_and_resume_exactly(tmp_path: Path,
     else:
         assert all(0 <= r["mean_reward"] <= 1 for r in trained)  # BLEU
     summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
-    assert summary["method"] == method and summary["nll_oracle_seqgan"] == trained[-1]["nll_oracle"]
+    assert summary["method"] == method and summary[f"nll_oracle_{method}"] == trained[-1]["nll_oracle"]
+    assert f"{method}_minus_mle" in summary and "nll_oracle_seqgan" not in summary
 
     out = tmp_path / "pieces"
     SeqGANTrainer(config, out, checkpoint_every_s=1e9).run(max_units=4)

@@ -15,7 +15,10 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
+from agents.pretraining import mle_optimizer
+from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
 from seqgan_gym import TextCorpus, TextGenerationEnv, TextGenerationVectorEnv, Vocabulary
+from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import EOS, EOS_ID, tokenize
@@ -213,3 +216,24 @@ def test_reinforce_with_monte_carlo_rewards_and_discriminator_loop_on_text(env_k
     assert any(not torch.equal(a, b) for a, b in zip(before, discriminator.parameters(), strict=True))
     samples = model.policy.generator.sample(5)
     assert len(env.get_attr("corpus")[0].decode(samples)) == 5
+
+
+def test_baselines_run_on_text(env_kwargs: dict) -> None:
+    """PG-BLEU (BLEU of the text before <eos> against the training sentences) and Scheduled Sampling on a corpus."""
+    corpus = env_kwargs["corpus"]
+    real = corpus.real_data()
+    reward = BLEUReward(real, corpus.vocab_size, max_n=2, eos_token=EOS_ID)
+    assert torch.equal(reward.prob_real(real), torch.ones(len(real)))  # every sentence is among the references
+    rollout_policy = LSTMGenerator(corpus.vocab_size, corpus.seq_len, emb_dim=8, hidden_dim=8)
+    env = make_sb3_vec_env(
+        "SeqGAN-Text-v0", n_envs=4, n_rollouts=2, rollout_policy=rollout_policy, corpus=corpus, discriminator=reward
+    )
+    model = REINFORCE("LSTMGeneratorPolicy", env, seed=0, policy_kwargs={"emb_dim": 8, "hidden_dim": 8})
+    model.learn(2 * 4 * 8, callback=RolloutPolicySync())
+    assert 0.0 <= model.last_stats["mean_reward"] <= 1.0
+    generator = model.policy.generator
+    before = float(generator.nll(real).mean())
+    optimizer = mle_optimizer(generator)
+    for epoch in range(10):
+        scheduled_sampling_epoch(generator, real, optimizer, SamplingSchedule().truth_prob(epoch), batch_size=4)
+    assert float(generator.nll(real).mean()) < before
