@@ -190,8 +190,9 @@ class BLEUScorer:
         :return: ``float64[n]``, each in [0, 1].
         """
         hyps = as_sequences("hypotheses", hypotheses)
+        closest: dict[int, int] = {}  # the closest reference length depends on the hypothesis length only
         try:
-            scores = [self._sentence_bleu(hyp, {}) for hyp in hyps]
+            scores = [self._sentence_bleu(hyp, closest) for hyp in hyps]
         except TypeError:
             _check_hashable("hypotheses", hyps)
             raise
