@@ -34,6 +34,7 @@ def test_table_on_a_tiny_benchmark_and_resume(tmp_path: Path, capsys: pytest.Cap
     assert by_name["SeqGAN"]["p_value"] is None
     assert all(0.0 <= by_name[n]["p_value"] <= 1.0 for n in names[:-1])
     assert len({row["nll_oracle"] for row in table["rows"]}) == 5  # five different generators
+    assert all(row["nll_test"] > 0 for row in table["rows"])
     for method in table1.METHODS:
         summary = json.loads((tmp_path / method / "summary.json").read_text())
         assert summary["method"] == method
