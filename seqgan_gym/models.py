@@ -213,7 +213,7 @@ class TokenLSTM(nn.Module):
         return torch.addmm(self.b_out, h, self.w_out), (h, c)
 
     def _cell(self, tokens: torch.Tensor, state: LSTMState) -> LSTMState:
-        return self._recur(self.embedding[tokens] @ self.w_x + self.bias, state)
+        return self._recur(F.embedding(tokens, self.embedding) @ self.w_x + self.bias, state)
 
     def _recur(self, x_proj: torch.Tensor, state: LSTMState) -> LSTMState:
         """One LSTM step from the input projection ``x W + b`` (``[B, 4 * hidden_dim]``)."""
@@ -252,7 +252,9 @@ class TokenLSTM(nn.Module):
         params = [w_ih, w_hh, b_ih, torch.zeros_like(b_ih)]
         has_biases, num_layers, dropout, bidirectional, batch_first = True, 1, 0.0, False, True
         hidden, _, _ = torch.lstm(
-            self.embedding[inputs],
+            # F.embedding, not self.embedding[inputs]: the indexing's backward accumulates rows
+            # from several threads in a varying order (results differ run to run); this one does not.
+            F.embedding(inputs, self.embedding),
             (h0, c0),
             params,
             has_biases,

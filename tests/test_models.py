@@ -376,3 +376,29 @@ def test_complete_rejects_bad_arguments() -> None:
         gen.complete(logits.clone(), state, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="logits"):
         gen.complete(logits[:, :5].clone(), state, 2)
+
+
+def test_training_gradients_are_the_same_every_time() -> None:
+    """Run-to-run reproducibility: no backward pass accumulates in a thread-dependent order.
+
+    (Indexing a parameter, ``embedding[tokens]``, has such a backward on the CPU with several
+    threads; ``F.embedding`` does not.)
+    """
+    from agents.scheduled_sampling import scheduled_sampling_loss
+
+    generator = LSTMGenerator(2000, 20, generator=torch.Generator().manual_seed(0))
+    tokens = torch.randint(0, 2000, (64, 20), generator=torch.Generator().manual_seed(1))
+    weights = torch.rand(64, 20, generator=torch.Generator().manual_seed(2))
+
+    def gradients(loss_fn) -> list[torch.Tensor]:
+        generator.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        return [p.grad.clone() for p in generator.parameters()]
+
+    for loss_fn in (
+        lambda: generator.weighted_nll(tokens, weights),
+        lambda: scheduled_sampling_loss(generator, tokens, 0.5, torch.Generator().manual_seed(3)),
+    ):
+        first = gradients(loss_fn)
+        for _ in range(20):
+            assert all(torch.equal(a, b) for a, b in zip(first, gradients(loss_fn), strict=True))
