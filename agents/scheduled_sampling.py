@@ -102,6 +102,8 @@ def scheduled_sampling_loss(
     """
     tokens = check_tokens("tokens", tokens, generator.vocab_size, max_len=generator.seq_len, device=generator.device)
     truth_prob = _check_prob("truth_prob", truth_prob)
+    if random is not None and not isinstance(random, torch.Generator):
+        raise TypeError(f"random must be a torch.Generator or None, got {type(random).__name__}")
     weights = torch.full(tokens.shape, 1.0 / tokens.numel(), device=generator.device)
     if truth_prob == 1.0:
         return generator.weighted_nll(tokens, weights)

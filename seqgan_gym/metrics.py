@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seqgan_gym._bleu import BLEUScorer, as_sequences, self_bleu_indices, self_bleu_scores
+from seqgan_gym._bleu import BLEUScorer, _mean, as_sequences, self_bleu_indices, self_bleu_scores
 from seqgan_gym._checks import check_int, check_tokens
 from seqgan_gym.models import TokenLSTM
 
@@ -98,11 +98,7 @@ def self_bleu(samples: Any, max_n: int = 4, n: int | None = None, seed: int = 0)
     if len(seqs) < 2:
         raise ValueError(f"self_bleu needs at least 2 samples (each is scored against the others), got {len(seqs)}")
     indices = self_bleu_indices(len(seqs), n, seed)
-    scores = self_bleu_scores(seqs, max_n, indices)
-    total = 0.0
-    for value in scores.tolist():  # left to right, as Texygen's score += ...; score / cnt
-        total += value
-    return total / len(scores)
+    return _mean(self_bleu_scores(seqs, max_n, indices))  # left to right, as Texygen's score += ...; score / cnt
 
 
 __all__ = [

@@ -176,6 +176,10 @@ class TextCorpus:
                 )
             level = level or "word"
             train_lines = read_lines(path, "corpus")
+            if test_corpus is not None and not isinstance(test_corpus, (str, os.PathLike)):
+                raise TypeError(
+                    f"test_corpus must be the path of a text file or None, got {type(test_corpus).__name__}"
+                )
             test_lines = None if test_corpus is None else read_lines(Path(test_corpus), "test_corpus")
             name = str(path)
         else:

@@ -127,5 +127,7 @@ def test_bad_arguments(tiny_oracle: OracleLSTM) -> None:
         scheduled_sampling_epoch(model, real, mle_optimizer(model), 0.5, batch_size=128)
     with pytest.raises(TypeError, match="generator must be a TokenLSTM"):
         scheduled_sampling_epoch("G", real, mle_optimizer(model), 0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"random must be a torch\.Generator"):
+        scheduled_sampling_loss(model, real, 0.5, random=7)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="tokens must hold token ids"):
         scheduled_sampling_loss(model, real + V, 0.5)

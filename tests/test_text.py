@@ -132,6 +132,8 @@ def test_bad_corpora_give_clear_errors(tmp_path: Path, corpus_file: Path) -> Non
         TextCorpus.load(corpus_file, level="byte")
     with pytest.raises(ValueError, match=r"seq_len must be in \[1, inf\]"):
         TextCorpus.load(corpus_file, seq_len=0)
+    with pytest.raises(TypeError, match="test_corpus must be the path of a text file"):
+        TextCorpus.load(corpus_file, test_corpus=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="test_corpus: cannot read"):
         TextCorpus.load(corpus_file, test_corpus=tmp_path / "missing.txt")
     bom = tmp_path / "bom.txt"
