@@ -20,7 +20,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import check_int, fault_context
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, TokenLSTM
 
@@ -140,12 +140,15 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         if self.optimizer is None:
             self.optimizer = discriminator_optimizer(discriminator, self.lr)
         n_fake = len(real) if self.n_negatives is None else self.n_negatives
-        for _ in range(self.d_steps):
+        for step in range(self.d_steps):
             fake = sample_sequences(self.model, n_fake, self._random)
             positives = real_subset(real, n_fake, self._random)
-            self.last_loss = train_discriminator(
-                discriminator, positives, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
-            )
+            with fault_context(
+                f"d-step {step + 1} of {self.d_steps} after the generator update at timestep {self.model.num_timesteps}"
+            ):
+                self.last_loss = train_discriminator(
+                    discriminator, positives, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
+                )
         self.logger.record("discriminator/loss", self.last_loss)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import time
 import zipfile
 from pathlib import Path
@@ -34,6 +33,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
 from agents.policies import LSTMGeneratorPolicy
+from seqgan_gym._checks import check_int, describe_non_finite, non_finite_names
 from seqgan_gym._io import atomic_write
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -164,6 +164,8 @@ class REINFORCE(BaseAlgorithm):
     def train(self) -> None:
         """One policy-gradient step on the last collected episodes (the reference code's loss)."""
         assert self._episodes is not None, "collect_episodes() first"
+        if not np.isfinite(self._episodes[1]).all():  # one check per update, on the CPU copy
+            raise self._fault("reward", self._episodes[1])
         actions, rewards = (torch.as_tensor(x, device=self.device) for x in self._episodes)
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
@@ -171,10 +173,12 @@ class REINFORCE(BaseAlgorithm):
         # -Σ_b Σ_t log G_θ(y_t | Y_{1:t-1}) · Q_t, teacher-forced over the collected sequences.
         loss = self.policy.generator.weighted_nll(actions, returns)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite REINFORCE loss at update {self._n_updates + 1}: {float(loss)}")
+            raise self._fault("loss", loss)
         self.policy.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        if not torch.isfinite(grad_norm):  # the clip's norm, reused: checked before the step touches θ
+            raise self._fault("gradient norm", grad_norm)
         self.policy.optimizer.step()
         self.policy.forget()  # the cached LSTM state belongs to the old parameters
         self._n_updates += 1
@@ -189,6 +193,13 @@ class REINFORCE(BaseAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("rollout/mean_reward", self.last_stats["mean_reward"])
         self.logger.record("rollout/mean_terminal_reward", self.last_stats["mean_terminal_reward"])
+
+    def _fault(self, quantity: str, value: torch.Tensor | np.ndarray) -> FloatingPointError:
+        """The error of a non-finite ``quantity``: which update, which timestep, what was found."""
+        return FloatingPointError(
+            f"non-finite {quantity} at generator update {self._n_updates + 1} (timestep {self.num_timesteps}): "
+            f"{describe_non_finite(value)}; the policy was not updated"
+        )
 
     def learn(
         self: SelfREINFORCE,
@@ -253,10 +264,13 @@ class REINFORCE(BaseAlgorithm):
             "num_timesteps": self.num_timesteps,
             "n_updates": self._n_updates,
         }
+        state = {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}
+        bad = non_finite_names(state)
+        if bad:
+            raise FloatingPointError(f"refusing to save non-finite values in {bad} to {str(path)!r}")
         with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w") as archive:
             archive.writestr("config.json", json.dumps(config, indent=2))
             with archive.open("policy.pt", "w") as weights:
-                state = {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}
                 torch.save(state, weights)
 
     @classmethod
@@ -277,45 +291,54 @@ class REINFORCE(BaseAlgorithm):
                 config = json.loads(archive.read("config.json"))
                 with archive.open("policy.pt") as f:
                     weights = torch.load(f, map_location="cpu", weights_only=True)
-        except (
-            OSError,
-            zipfile.BadZipFile,
-            KeyError,
-            json.JSONDecodeError,
-            RuntimeError,
-            pickle.UnpicklingError,
-        ) as err:
+        except Exception as err:  # untrusted bytes: truncated or forged files fail in many ways
             raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
-        if config.get("algorithm") != "REINFORCE" or config.get("format_version") != _FORMAT_VERSION:
+        if not isinstance(config, dict) or config.get("algorithm") != "REINFORCE":
+            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: its config.json names no REINFORCE model")
+        if config.get("format_version") != _FORMAT_VERSION:
             raise ValueError(
-                f"{str(path)!r} is not a REINFORCE checkpoint of format version {_FORMAT_VERSION}: "
-                f"algorithm={config.get('algorithm')!r}, format_version={config.get('format_version')!r}"
+                f"{str(path)!r} has checkpoint format version {config.get('format_version')!r}; this version "
+                f"reads format version {_FORMAT_VERSION}"
             )
-        v, t = config["vocab_size"], config["seq_len"]
-        model = cls(
-            "LSTMGeneratorPolicy",
-            env,
-            learning_rate=config["learning_rate"] if config["learning_rate"] is not None else 0.01,
-            gamma=config["gamma"],
-            max_grad_norm=config["max_grad_norm"],
-            baseline=config["baseline"],
-            policy_kwargs=config["policy_kwargs"],
-            device=device,
-            _init_setup_model=False,
-            **kwargs,
-        )
+        if not isinstance(weights, dict) or not {"policy", "optimizer"} <= weights.keys():
+            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: policy.pt holds no policy and optimizer")
+        bad = non_finite_names(weights)
+        if bad:
+            raise ValueError(f"{str(path)!r} holds non-finite values in {bad}")
+        try:
+            v, t = check_int("vocab_size", config["vocab_size"], minimum=2), check_int("seq_len", config["seq_len"], 1)
+            model = cls(
+                "LSTMGeneratorPolicy",
+                env,
+                learning_rate=config["learning_rate"] if config["learning_rate"] is not None else 0.01,
+                gamma=config["gamma"],
+                max_grad_norm=config["max_grad_norm"],
+                baseline=config["baseline"],
+                policy_kwargs=config["policy_kwargs"],
+                device=device,
+                _init_setup_model=False,
+                **kwargs,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
         if env is None:  # the spaces alone are enough for predict()
             model.observation_space = spaces.Box(0, v, (t,), np.int64)
             model.action_space = spaces.Discrete(v)
         elif (int(model.action_space.n), model.seq_len) != (v, t):
             raise ValueError(
-                f"env has vocab_size={int(model.action_space.n)}, seq_len={model.seq_len}; the checkpoint {v}, {t}"
+                f"env has vocab_size={int(model.action_space.n)}, seq_len={model.seq_len}; the checkpoint "
+                f"{str(path)!r} vocab_size={v}, seq_len={t}"
             )
-        model._setup_model()
-        model.policy.load_state_dict(weights["policy"])
-        model.policy.optimizer.load_state_dict(weights["optimizer"])
-        model.num_timesteps = int(config["num_timesteps"])
-        model._n_updates = int(config["n_updates"])
+        try:
+            model._setup_model()
+            model.policy.load_state_dict(weights["policy"])
+            model.policy.optimizer.load_state_dict(weights["optimizer"])
+            model.num_timesteps = check_int("num_timesteps", config["num_timesteps"], minimum=0)
+            model._n_updates = check_int("n_updates", config["n_updates"], minimum=0)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ValueError(
+                f"{str(path)!r} does not fit its own configuration (vocab_size={v}, seq_len={t}): {err}"
+            ) from err
         return model
 
 

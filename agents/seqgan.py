@@ -36,7 +36,6 @@ import hashlib
 import io
 import math
 import os
-import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +55,7 @@ from agents.pretraining import (
 )
 from agents.reinforce import REINFORCE
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import check_int, fault_context, non_finite_names
 from seqgan_gym._io import atomic_write, atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.envs.oracle_benchmark import sample_real_data
@@ -310,6 +309,12 @@ class SeqGANTrainer:
     ``nll_oracle.png`` and, once the schedule is done, ``samples.txt`` (the final ``n_eval``
     SeqGAN samples, one sequence of token ids per line), ``generator.zip`` (``REINFORCE.load``)
     and ``summary.json``.
+
+    Faults: a non-finite reward, loss, gradient or metric stops :meth:`run` with a
+    ``FloatingPointError`` that names the unit, the step and the quantity, before the parameters
+    change; a failed write (e.g. a full disk) raises ``OSError``. Either way the checkpoint on disk
+    is the last good one (checkpoints are written to a temporary file, then renamed), and this
+    trainer refuses to checkpoint the half-done unit: resume from the file.
     """
 
     def __init__(
@@ -338,6 +343,7 @@ class SeqGANTrainer:
         self.rows: list[dict[str, Any]] = []
         self.elapsed_s = 0.0  # training time over all sessions of the run
         self._writer: Any = None
+        self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
 
         # Line 1: the benchmark (oracle, real set S, D_φ) and the generator G_θ, all from fixed seeds.
         oracle = (
@@ -425,6 +431,8 @@ class SeqGANTrainer:
         """
         if max_units is not None:
             max_units = check_int("max_units", max_units, minimum=0)
+        if self._broken_unit is not None:
+            raise RuntimeError(f"this trainer stopped inside {self._broken_unit}; resume from its last checkpoint")
         stop = len(self.units) if max_units is None else min(len(self.units), self.units_done + max_units)
         if self.out_dir is not None:
             atomic_write_json(self.out_dir / "config.json", self.config.to_dict())
@@ -436,7 +444,11 @@ class SeqGANTrainer:
             while self.units_done < stop:
                 phase, index = self.units[self.units_done]
                 started = time.perf_counter()
-                self._run_unit(phase, index)
+                where = f"{phase} epoch {index + 1} (unit {self.units_done + 1} of {len(self.units)})"
+                self._broken_unit = where
+                with fault_context(where):
+                    self._run_unit(phase, index)
+                self._broken_unit = None
                 self.units_done += 1
                 self.elapsed_s += time.perf_counter() - started
                 if bar is not None:
@@ -533,6 +545,9 @@ class SeqGANTrainer:
         self._add_row({"phase": phase, "epoch": epoch, "nll_oracle": score, "nll_test": test, **stats})
 
     def _add_row(self, row: dict[str, Any]) -> None:
+        bad = non_finite_names(row)
+        if bad:  # a metric is the last place a fault can show before it reaches metrics.csv and the checkpoint
+            raise FloatingPointError(f"non-finite {', '.join(f'{k}={row[k]!r}' for k in bad)}")
         # Figure 2's x axis: pretraining epochs, then adversarial (or continued MLE) epochs after them.
         offset = 0 if row["phase"] in ("mle", "d_pretrain") else self.config.mle_epochs
         row = {"step": offset + row["epoch"], **row, "elapsed_s": round(self.elapsed_s, 3)}
@@ -654,15 +669,26 @@ class SeqGANTrainer:
             "num_timesteps": self.model.num_timesteps,
             "n_updates": self.model._n_updates,
         }
-        for name, value in state.items():
-            if isinstance(value, dict) and not _all_finite(value):
-                raise FloatingPointError(f"refusing to checkpoint non-finite values in {name!r}")
+        if self._broken_unit is not None:
+            raise RuntimeError(
+                f"refusing to checkpoint: this trainer stopped inside {self._broken_unit}, so its state is not "
+                "between two units; resume from its last checkpoint"
+            )
+        bad = non_finite_names(state)
+        if bad:
+            raise FloatingPointError(f"refusing to checkpoint non-finite values in {', '.join(map(repr, bad))}")
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` saved (the config must be this trainer's)."""
         if state["config"] != self.config.to_dict():
-            raise CheckpointError("the checkpoint belongs to another configuration")
+            theirs, ours = state["config"], self.config.to_dict()
+            differ = [
+                f"{k}={theirs.get(k)!r} (here {ours.get(k)!r})"
+                for k in sorted(set(theirs) | set(ours), key=str)
+                if theirs.get(k) != ours.get(k)
+            ]
+            raise CheckpointError(f"the checkpoint belongs to another configuration: {', '.join(differ)}")
         if state["oracle_sha256"] != self.oracle_sha256:
             raise CheckpointError("the checkpoint was trained against another oracle file")
         self.generator.load_state_dict(state["generator"])
@@ -692,8 +718,15 @@ class SeqGANTrainer:
         plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", method=self.config.method)
         buffer = io.BytesIO()
         torch.save(self.state_dict(), buffer)
-        with atomic_write(path, "wb") as f:
-            f.write(buffer.getbuffer())
+        try:
+            with atomic_write(path, "wb") as f:
+                f.write(buffer.getbuffer())
+        except OSError as err:  # e.g. ENOSPC: the rename never happened, so the last checkpoint is whole
+            message = (
+                f"could not write the checkpoint {str(path)!r} ({err.strerror or err}); the previous checkpoint "
+                "there is intact: make room, then resume from it"
+            )
+            raise (OSError(message) if err.errno is None else type(err)(err.errno, message)) from err
         return path
 
     @classmethod
@@ -707,14 +740,19 @@ class SeqGANTrainer:
         """The trainer of the run in ``out_dir``, at its last checkpoint (loaded with ``weights_only=True``)."""
         out_dir = Path(out_dir)
         state = load_checkpoint(out_dir / CHECKPOINT_NAME)
+        # A crash between writing a temporary file and its rename leaves it behind; it was never the checkpoint.
+        for stale in out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):
+            stale.unlink(missing_ok=True)
         try:
             config = SeqGANConfig.from_dict(_as_config_dict(state["config"]))
-        except (TypeError, ValueError) as err:
-            raise CheckpointError(f"{str(out_dir / CHECKPOINT_NAME)!r} holds an invalid configuration: {err}") from err
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{str(out_dir / CHECKPOINT_NAME)!r} holds an invalid configuration: {err!r}"
+            ) from err
         trainer = cls(config, out_dir, device, checkpoint_every_s, on_row)
         try:
             trainer.load_state_dict(state)
-        except (KeyError, RuntimeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
             raise CheckpointError(f"{str(out_dir / CHECKPOINT_NAME)!r} does not fit its configuration: {err}") from err
         return trainer
 
@@ -729,7 +767,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as err:
         raise CheckpointError(f"no checkpoint at {str(path)!r}") from err
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as err:
+    except Exception as err:  # untrusted bytes: truncated or forged files fail in many ways
         raise CheckpointError(
             f"{str(path)!r} is not a readable seqgan-gym checkpoint ({type(err).__name__}: {err})"
         ) from err
@@ -740,6 +778,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{str(path)!r} has checkpoint format {state.get('format_version')!r}; this version reads "
             f"format {_CHECKPOINT_FORMAT}"
         )
+    bad = non_finite_names(state)
+    if bad:
+        raise CheckpointError(f"{str(path)!r} holds non-finite values in {', '.join(map(repr, bad))}")
     return state
 
 
@@ -747,16 +788,6 @@ def _as_config_dict(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError("config is not a mapping")
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-
-
-def _all_finite(tree: Any) -> bool:
-    if isinstance(tree, torch.Tensor):
-        return not tree.is_floating_point() or bool(torch.isfinite(tree).all())
-    if isinstance(tree, dict):
-        return all(_all_finite(v) for v in tree.values())
-    if isinstance(tree, (list, tuple)):
-        return all(_all_finite(v) for v in tree)
-    return True
 
 
 def _csv_cell(value: Any) -> str:

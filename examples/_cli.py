@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -11,7 +12,34 @@ class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line (no usage dump): the message names the option."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.splitlines())}\n")  # one line, whatever the value held
+
+
+def output_dir(text: str) -> Path:
+    """An argparse ``type`` for an output folder: a folder, or a path where one can be made."""
+    path = Path(text)
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r}")
+    try:
+        for parent in (path, *path.parents):  # the first part that exists must be a folder
+            if parent.exists():
+                if not parent.is_dir():
+                    raise argparse.ArgumentTypeError(f"{str(parent)!r} is a file, not a folder: {text!r}")
+                break
+    except OSError as err:  # e.g. a name too long for the file system
+        raise argparse.ArgumentTypeError(f"cannot use {text!r} as a folder: {err.strerror or err}") from None
+    return path
+
+
+def existing_file(text: str) -> str:
+    """An argparse ``type`` for a file that must exist."""
+    try:
+        found = "\0" not in text and Path(text).is_file()
+    except OSError:  # e.g. a name too long for the file system
+        found = False
+    if not found:
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return text
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:

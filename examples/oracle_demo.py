@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from _cli import int_at_least  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
@@ -32,8 +32,8 @@ from seqgan_gym.sampling import sample_from_logits
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results/demo"), help="output folder")
+    parser = OneLineParser(prog="oracle_demo.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=output_dir, default=Path("results/demo"), help="output folder")
     parser.add_argument("--num-envs", type=int_at_least(1), default=64, help="sequences per batch (paper: 64)")
     parser.add_argument("--n-rollouts", type=int_at_least(1), default=16, help="Monte Carlo completions N (paper: 16)")
     parser.add_argument("--episodes", type=int_at_least(1), default=1, help="Monte Carlo rewarded episodes to run")

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (scripts run from their folder)
 
-from agents.seqgan import PRESETS, SeqGANConfig, SeqGANTrainer, stream_seed
+from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, stream_seed
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym.metrics import nll_test
 from seqgan_gym.models import LSTMGenerator
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="table1.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="fast", help="schedule of every run (fast)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: results/table1_<preset>)")
+    parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/table1_<preset>)")
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the runs (default 0)")
     parser.add_argument(
         "--n-eval", type=int_at_least(2), default=10_000, help="final samples per method for the table (10,000)"
@@ -225,7 +225,14 @@ def main(argv: Sequence[str] | None = None, base: SeqGANConfig | None = None) ->
     out = args.out if args.out is not None else Path("results") / f"table1_{args.preset}"
     config = base if base is not None else dataclasses.replace(PRESETS[args.preset], seed=args.seed)
     print(f"Table 1 with the {args.preset} preset, seed {config.seed}; results go to {out}/", flush=True)
-    table = run_table(config, out, args.n_eval, progress=not args.no_progress, log=lambda s: print(s, flush=True))
+    try:
+        table = run_table(config, out, args.n_eval, progress=not args.no_progress, log=lambda s: print(s, flush=True))
+    except CheckpointError as err:
+        raise SystemExit(f"table1.py: error: --out {str(out)!r}: {err}") from None
+    except OSError as err:  # e.g. no space left: each run's last checkpoint is intact
+        raise SystemExit(f"table1.py: error: {err}; run the same command again to continue") from None
+    except FloatingPointError as err:
+        raise SystemExit(f"table1.py: error: training stopped: {err}") from None
     atomic_write_text(out / "results.md", markdown(table, args.preset))
     atomic_write_json(out / "table1.json", table)
     plot(out)

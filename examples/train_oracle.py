@@ -17,6 +17,7 @@ nll_oracle.png (Figure 2), and at the end samples.txt (the final 10k samples), g
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -25,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least  # examples/_cli.py (scripts run from their folder)
+from _cli import (  # examples/_cli.py (scripts run from their folder)
+    OneLineParser,
+    existing_file,
+    int_at_least,
+    output_dir,
+)
 
 import seqgan_gym
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
@@ -55,10 +61,23 @@ def _device(text: str) -> str:
     return text
 
 
-def _existing_file(text: str) -> str:
-    if not Path(text).is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
-    return text
+def _config_file(text: str) -> dict[str, Any]:
+    """A JSON object of SeqGANConfig fields (e.g. another run's config.json), checked here."""
+    try:
+        values = json.loads(Path(existing_file(text)).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON file: {err}") from None
+    if not isinstance(values, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} must hold a JSON object of SeqGANConfig fields")
+    try:
+        SeqGANConfig.from_dict({**PRESETS["quick"].to_dict(), **_tuples(values)})
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    return values
+
+
+def _tuples(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # JSON has no tuples
 
 
 #: Options that override a preset's value, by SeqGANConfig field.
@@ -79,10 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="presets:\n" + "\n".join(f"  {name:6s} {text}" for name, text in PRESET_HELP.items()),
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help="schedule (default: quick)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: results/<preset>)")
+    parser.add_argument(
+        "--config",
+        type=_config_file,
+        default=None,
+        metavar="JSON",
+        help="SeqGANConfig fields as a JSON object (e.g. a run's config.json), over the preset's",
+    )
+    parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/<preset>)")
     parser.add_argument(
         "--oracle-file",
-        type=_existing_file,
+        type=existing_file,
         default=None,
         help="the paper's published oracle (a pickle of 15 numpy arrays); default: the seeded oracle",
     )
@@ -110,12 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    run_options = ("preset", "out", "oracle_file", "seed", *OVERRIDES)
+    run_options = ("preset", "config", "out", "oracle_file", "seed", *OVERRIDES)
     if args.resume is not None:
         given = [f"--{name.replace('_', '-')}" for name in run_options if getattr(args, name) is not None]
         if given:
             parser.error(f"--resume continues a run with its own configuration; drop {', '.join(given)}")
-        if not (args.resume / "checkpoint.pt").is_file():
+        try:
+            existing_file(str(args.resume / "checkpoint.pt"))
+        except argparse.ArgumentTypeError:
             parser.error(f"--resume: no checkpoint.pt in {str(args.resume)!r}")
     args.preset = args.preset or "quick"
     return args
@@ -123,7 +151,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def make_config(args: argparse.Namespace) -> SeqGANConfig:
     values = PRESETS[args.preset].to_dict()
-    values["seed"] = 0 if args.seed is None else args.seed
+    values.update(_tuples(args.config or {}))
+    if args.seed is not None:
+        values["seed"] = args.seed
     if args.oracle_file is not None:
         values["oracle_file"] = str(Path(args.oracle_file).resolve())
     for field in OVERRIDES:
@@ -178,7 +208,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"{cfg.d_pretrain_rounds} D rounds x {cfg.d_pretrain_epochs} epochs, {cfg.adversarial_epochs} adversarial "
         f"epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, d-steps {cfg.d_steps} x {cfg.k_epochs} epochs)"
     )
-    trainer.run(progress=not args.no_progress)
+    try:
+        trainer.run(progress=not args.no_progress)
+    except OSError as err:  # e.g. no space left: the last checkpoint is intact (written, then renamed)
+        raise SystemExit(
+            f"train_oracle.py: error: {err}; the last checkpoint is intact: continue with --resume {trainer.out_dir}"
+        ) from None
+    except FloatingPointError as err:
+        raise SystemExit(f"train_oracle.py: error: training stopped: {err}") from None
     summary = trainer.summary()
     assert trainer.out_dir is not None
     log("done:")

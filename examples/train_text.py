@@ -31,7 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least  # examples/_cli.py (scripts run from their folder)
+from _cli import (  # examples/_cli.py (scripts run from their folder)
+    OneLineParser,
+    existing_file,
+    int_at_least,
+    output_dir,
+)
 
 import seqgan_gym
 from agents import REINFORCE
@@ -216,8 +221,18 @@ def markdown(result: dict[str, Any], corpus: str) -> str:
 
 
 def _corpus(text: str) -> str:
-    if text not in BUILTIN_CORPORA and not Path(text).is_file():
-        raise argparse.ArgumentTypeError(f"expected one of {list(BUILTIN_CORPORA)} or a text file, got {text!r}")
+    if text in BUILTIN_CORPORA:
+        return text
+    try:
+        existing_file(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {list(BUILTIN_CORPORA)} or a text file, got {text!r}"
+        ) from None
+    try:  # empty, binary or not UTF-8: refused here, before any training
+        TextCorpus.load(text)
+    except (OSError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return text
 
 
@@ -228,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TextRunConfig()
     parser.add_argument("--corpus", type=_corpus, default="coco", help="coco (default), poems, or a text file")
     parser.add_argument("--test-corpus", type=_corpus, default=None, help="test sentences for a corpus file")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: results/text_<corpus>)")
+    parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/text_<corpus>)")
     for name, minimum, text in (
         ("mle_epochs", 0, "MLE pretraining epochs"),
         ("d_pretrain_rounds", 0, "discriminator pretraining rounds"),
@@ -245,10 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.test_corpus is not None and args.corpus in BUILTIN_CORPORA:
-        build_parser().error(f"--test-corpus applies to a corpus file; {args.corpus!r} has its own test set")
+        parser.error(f"--test-corpus applies to a corpus file; {args.corpus!r} has its own test set")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
     config = TextRunConfig(
         corpus=args.corpus,
         test_corpus=args.test_corpus,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -55,3 +58,44 @@ def check_tokens(
             f"got values in [{int(tokens.min())}, {int(tokens.max())}]"
         )
     return tokens.to(device=device, dtype=torch.long)
+
+
+def all_finite(tree: Any) -> bool:
+    """Whether every float in ``tree`` (tensors, arrays, floats in nested dicts, lists and tuples) is finite."""
+    if isinstance(tree, torch.Tensor):
+        return not (tree.is_floating_point() or tree.is_complex()) or bool(torch.isfinite(tree).all())
+    if isinstance(tree, np.ndarray):
+        return tree.dtype.kind not in "fc" or bool(np.isfinite(tree).all())
+    if isinstance(tree, float):
+        return math.isfinite(tree)
+    if isinstance(tree, dict):
+        return all(all_finite(v) for v in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return all(all_finite(v) for v in tree)
+    return True
+
+
+def non_finite_names(state: dict[str, Any]) -> list[str]:
+    """The keys of ``state`` whose values hold a non-finite float (see :func:`all_finite`)."""
+    return [str(name) for name, value in state.items() if not all_finite(value)]
+
+
+def describe_non_finite(value: torch.Tensor | np.ndarray | float) -> str:
+    """A short account of the NaNs and infinities in ``value``, for an error message (the failure path only)."""
+    if isinstance(value, float):
+        return repr(value)
+    array = value.detach().cpu().double().numpy() if isinstance(value, torch.Tensor) else np.asarray(value, float)
+    n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    if array.ndim == 0:
+        return repr(float(array))
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    return f"{n_nan} NaN and {n_inf} infinite of {array.size} values, the first at index {first}"
+
+
+@contextlib.contextmanager
+def fault_context(where: str) -> Iterator[None]:
+    """Prefix ``where`` (e.g. ``"MLE epoch 3"``) to a :class:`FloatingPointError` raised inside: where it failed."""
+    try:
+        yield
+    except FloatingPointError as err:
+        raise FloatingPointError(f"{where}: {err}") from err

@@ -457,3 +457,157 @@ def test_wrapper_stepped_without_its_own_reset_leaves_the_env_untouched(kwargs: 
     inner_vec.reset(seed=0)
     _raises(RuntimeError, "reset", wrapped_vec.step, np.ones(B, dtype=np.int64))
     assert inner_vec.t == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Agent, callback and trainer constructors
+# --------------------------------------------------------------------------------------------
+
+not_numbers = st.one_of(
+    st.text(max_size=5), st.booleans(), st.none(), st.lists(st.integers(), max_size=2), st.just(b"1")
+)
+not_positive = st.one_of(
+    st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf")), st.integers(max_value=0)
+)
+
+
+@pytest.fixture(scope="module")
+def sb3_env(oracle: OracleLSTM):
+    from seqgan_gym.sb3 import make_sb3_vec_env
+
+    return make_sb3_vec_env(n_envs=B, n_rollouts=None, oracle=oracle, n_real=N_REAL)
+
+
+@FAST
+@given(
+    arg=st.one_of(
+        st.tuples(st.just("learning_rate"), st.one_of(not_positive, not_numbers.filter(lambda v: not callable(v)))),
+        st.tuples(st.just("gamma"), st.one_of(not_numbers, st.floats().filter(lambda g: not 0 <= g <= 1))),
+        st.tuples(st.just("max_grad_norm"), st.one_of(not_positive, not_numbers)),
+        st.tuples(st.just("baseline"), st.one_of(st.text(max_size=8), st.integers())),
+        st.tuples(st.just("policy"), st.text(max_size=12).filter(lambda p: p != "LSTMGeneratorPolicy")),
+    )
+)
+def test_reinforce_arguments(sb3_env, arg: tuple[str, object]) -> None:
+    from agents import REINFORCE
+
+    name, value = arg
+    kwargs = {"policy": "LSTMGeneratorPolicy", "env": sb3_env, name: value}
+    _raises((ValueError, TypeError), name, REINFORCE, **kwargs)
+
+
+@FAST
+@given(
+    arg=st.one_of(
+        st.tuples(
+            st.sampled_from(["d_steps", "k_epochs", "batch_size", "n_negatives"]),
+            st.one_of(st.integers(max_value=0), not_ints.filter(lambda v: v is not None)),
+        ),
+        st.tuples(st.just("seed"), st.one_of(st.integers(max_value=-1), not_ints)),
+        st.tuples(st.just("lr"), st.one_of(not_positive, not_numbers)),
+    )
+)
+def test_discriminator_training_callback_arguments(arg: tuple[str, object]) -> None:
+    from agents.callbacks import DiscriminatorTrainingCallback
+
+    name, value = arg
+    _raises((ValueError, TypeError), name, DiscriminatorTrainingCallback, **{name: value})
+
+
+@FAST
+@given(
+    arg=st.one_of(
+        st.tuples(st.just("update_rate"), st.one_of(not_numbers, st.floats().filter(lambda r: not 0 <= r < 1))),
+        st.tuples(st.sampled_from(["rollout_policy", "generator"]), st.one_of(st.integers(), st.text(max_size=3))),
+    )
+)
+def test_rollout_policy_sync_arguments(arg: tuple[str, object]) -> None:
+    from agents.callbacks import RolloutPolicySync
+
+    name, value = arg
+    _raises((ValueError, TypeError), name, RolloutPolicySync, **{name: value})
+
+
+@FAST
+@given(
+    name=st.sampled_from(["eval_every", "n_samples", "n_held_out", "seed"]),
+    value=st.one_of(st.integers(max_value=-1), not_ints),
+)
+def test_oracle_nll_callback_arguments(name: str, value: object) -> None:
+    from agents.callbacks import OracleNLLCallback
+
+    _raises((ValueError, TypeError), name, OracleNLLCallback, **{name: value})
+
+
+_CONFIG_INTS = ["vocab_size", "seq_len", "emb_dim", "hidden_dim", "n_real", "mle_epochs", "adversarial_epochs"]
+_CONFIG_INTS += ["batch_size", "n_rollouts", "d_steps", "k_epochs", "d_batch_size", "n_eval", "eval_every", "seed"]
+
+
+@FAST
+@given(
+    arg=st.one_of(
+        st.tuples(st.sampled_from(_CONFIG_INTS), st.one_of(st.integers(max_value=-1), not_ints)),
+        st.tuples(
+            st.sampled_from(["generator_lr", "max_grad_norm", "discriminator_lr"]), st.one_of(not_positive, not_numbers)
+        ),
+        st.tuples(st.just("rollout_update_rate"), st.one_of(not_numbers, st.floats().filter(lambda r: not 0 <= r < 1))),
+        st.tuples(st.just("method"), st.text(max_size=8)),
+        st.tuples(st.just("discriminator_filter_sizes"), st.lists(st.integers(-2, 30), min_size=1, max_size=3)),
+    )
+)
+def test_seqgan_config_arguments(arg: tuple[str, object]) -> None:
+    from agents.seqgan import SeqGANConfig
+
+    name, value = arg
+    if name == "discriminator_filter_sizes":  # widths must fit in T=20 and come with as many counts
+        if all(1 <= w <= 20 for w in value):  # type: ignore[union-attr]
+            value = [*value, 1]  # type: ignore[misc]
+        kwargs = {name: tuple(value), "discriminator_num_filters": (4,) * (len(value) - 1)}  # type: ignore[arg-type]
+    elif name == "method" and value in ("seqgan", "pg_bleu", "scheduled_sampling"):
+        return
+    else:
+        kwargs = {name: value}
+    _raises((ValueError, TypeError), name, SeqGANConfig, **kwargs)
+
+
+@FAST
+@given(
+    arg=st.one_of(
+        st.tuples(
+            st.just("checkpoint_every_s"), st.one_of(st.floats(max_value=-1e-9), st.just(float("nan")), not_numbers)
+        ),
+        st.tuples(
+            st.just("device"), st.text(max_size=8).filter(lambda d: d not in ("cpu", "auto", "") and "cpu" not in d)
+        ),
+        st.tuples(st.just("config"), st.one_of(st.integers(), st.dictionaries(st.text(max_size=3), st.integers()))),
+    )
+)
+def test_seqgan_trainer_arguments(arg: tuple[str, object]) -> None:
+    from agents.seqgan import SeqGANConfig, SeqGANTrainer
+
+    name, value = arg
+    kwargs = {"config": SeqGANConfig(vocab_size=V, seq_len=T, n_real=N_REAL), name: value}
+    _raises((ValueError, TypeError), name, SeqGANTrainer, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus files
+# --------------------------------------------------------------------------------------------
+
+
+@FAST
+@given(data=st.binary(max_size=200), seq_len=st.one_of(st.none(), st.integers(1, 4)))
+def test_random_corpus_bytes(oracle_dir: Path, data: bytes, seq_len: int | None) -> None:
+    """Any bytes: a corpus with every sentence within T, or a ValueError naming the file."""
+    from seqgan_gym.text import TextCorpus
+
+    path = oracle_dir / f"corpus_{next(_file_ids)}.txt"
+    path.write_bytes(data)
+    try:
+        corpus = TextCorpus.load(path, seq_len=seq_len)
+    except ValueError as err:
+        assert str(path) in str(err) or "seq_len" in str(err), err
+    else:
+        assert corpus.train and all(1 <= len(s) <= corpus.seq_len for s in corpus.train)
+        assert seq_len is None or corpus.seq_len == seq_len
+        assert corpus.real_data().shape == (len(corpus.train), corpus.seq_len)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import TINY_CONFIG, Exploit, torch_bytes
 
 from agents import REINFORCE
 from agents.seqgan import (
@@ -25,28 +26,7 @@ from agents.seqgan import (
     unit_seed,
 )
 
-TINY = SeqGANConfig(
-    vocab_size=12,
-    seq_len=6,
-    emb_dim=8,
-    hidden_dim=8,
-    oracle_seed=3,
-    n_real=64,
-    discriminator_emb_dim=8,
-    discriminator_filter_sizes=(1, 2, 3),
-    discriminator_num_filters=(4, 4, 4),
-    mle_epochs=3,
-    d_pretrain_rounds=2,
-    d_pretrain_epochs=1,
-    adversarial_epochs=3,
-    batch_size=8,
-    n_rollouts=2,
-    d_steps=2,
-    k_epochs=1,
-    n_negatives=32,
-    n_eval=48,
-    seed=11,
-)
+TINY = TINY_CONFIG
 
 
 def _samples(out: Path) -> list[str]:
@@ -180,9 +160,9 @@ def test_bad_checkpoints_give_clear_errors(tmp_path: Path) -> None:
     cases = {
         "truncated": good[: len(good) // 2],
         "empty": b"",
-        "foreign": _torch_bytes({"weights": torch.zeros(3)}),
-        "newer": _torch_bytes({**torch.load(io.BytesIO(good), weights_only=True), "format_version": 99}),
-        "malicious": pickle.dumps(_Exploit(tmp_path / "pwned")),
+        "foreign": torch_bytes({"weights": torch.zeros(3)}),
+        "newer": torch_bytes({**torch.load(io.BytesIO(good), weights_only=True), "format_version": 99}),
+        "malicious": pickle.dumps(Exploit(tmp_path / "pwned")),
     }
     for name, data in cases.items():
         (tmp_path / name).mkdir()
@@ -254,17 +234,3 @@ def test_trainer_rejects_bad_arguments(tmp_path: Path) -> None:
             SeqGANTrainer(TINY, tmp_path, device="cuda")
     with pytest.raises(ValueError, match="max_units"):
         SeqGANTrainer(TINY, tmp_path).run(max_units=-1)
-
-
-class _Exploit:
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __reduce__(self) -> tuple:
-        return (open, (str(self.target), "w"))
-
-
-def _torch_bytes(obj: object) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
