@@ -4,7 +4,8 @@
 #
 #   bash scripts/setup.sh        # the package (what scripts/main.sh needs)
 #   bash scripts/setup.sh experiments  # plus what examples/ need beyond it (sb3-contrib, scipy)
-#   bash scripts/setup.sh dev    # plus the test tools (pytest, hypothesis, ruff, nltk) and the experiments' needs
+#   bash scripts/setup.sh docs   # plus the documentation tools (mkdocs, the tutorial's Jupyter kernel and runner)
+#   bash scripts/setup.sh dev    # plus the test tools (pytest, hypothesis, ruff, nltk), the experiments' and the docs' needs
 #
 # torch is installed first and on purpose as a CPU build: left to pip, the stable-baselines3
 # dependency would pull the newest torch with its multi-GB CUDA stack. SEQGAN_TORCH picks another
@@ -14,14 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extra="${1:-}"
-case "$extra" in "" | experiments | dev) ;; *) echo "usage: bash scripts/setup.sh [experiments | dev]" >&2; exit 2 ;; esac
+case "$extra" in "" | experiments | docs | dev) ;; *) echo "usage: bash scripts/setup.sh [experiments | docs | dev]" >&2; exit 2 ;; esac
 python="${PYTHON:-python3}"
 torch_req="${SEQGAN_TORCH:-torch==2.13.0}"
 torch_index="${SEQGAN_TORCH_INDEX:-}"
 
 stamp=".venv/.seqgan-setup${extra:+-$extra}"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16) $torch_req $torch_index"
-for done_stamp in "$stamp" .venv/.seqgan-setup-dev; do  # the dev install contains the other two
+for done_stamp in "$stamp" .venv/.seqgan-setup-dev; do  # the dev install contains the others
     if [ -x .venv/bin/python ] && [ -f "$done_stamp" ] && [ "$(cat "$done_stamp")" = "$want" ]; then
         exit 0
     fi
