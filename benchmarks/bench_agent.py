@@ -21,28 +21,14 @@ import statistics
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from _timing import timed, write_report  # benchmarks/_timing.py (scripts run from their folder)
+from reference import plain_mle_epoch
 from stable_baselines3.common.logger import Logger
-from torch import nn
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE
 from agents.pretraining import mle_epoch, mle_optimizer
-from seqgan_gym import LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
-
-
-def plain_mle_epoch(generator: LSTMGenerator, data: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-    """The straightforward epoch: full logits, ``F.cross_entropy`` over them, same batches and clip."""
-    for start in range(0, len(data) - 63, 64):
-        batch = data[start : start + 64]
-        logits = generator._hidden_states(batch) @ generator.w_out + generator.b_out
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.flatten())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(generator.parameters(), 5.0)
-        optimizer.step()
 
 
 def main() -> None:

@@ -22,26 +22,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 from _timing import timed  # benchmarks/_timing.py (scripts run from their folder)
+from reference import multinomial_sample
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, OracleLSTM
 from seqgan_gym._io import atomic_write_text
-
-
-@torch.no_grad()
-def multinomial_sample(oracle: OracleLSTM, n: int, generator: torch.Generator, batch_size: int = 1024) -> torch.Tensor:
-    """The reference code's sampler: softmax + ``torch.multinomial``, same LSTM, same batching."""
-    out = []
-    for start in range(0, n, batch_size):
-        b = min(batch_size, n - start)
-        tokens, state = oracle.start_tokens(b), oracle.initial_state(b)
-        rows = []
-        for _ in range(oracle.seq_len):
-            logits, state = oracle.step(tokens, state)
-            tokens = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
-            rows.append(tokens)
-        out.append(torch.stack(rows, dim=1))
-    return torch.cat(out)
 
 
 def main() -> None:

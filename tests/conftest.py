@@ -27,7 +27,10 @@ def tiny_generator() -> LSTMGenerator:
 @pytest.fixture
 def tiny_discriminator() -> Discriminator:
     torch.manual_seed(7)
-    return Discriminator(TINY_VOCAB, TINY_SEQ_LEN, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(4, 4, 4))
+    # float32: the exactness tests compare scoring paths to 1e-6 on any CPU (see test_models for bfloat16).
+    return Discriminator(
+        TINY_VOCAB, TINY_SEQ_LEN, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(4, 4, 4), precision="float32"
+    )
 
 
 @pytest.fixture

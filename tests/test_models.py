@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,6 +15,7 @@ from seqgan_gym.models import (
     LSTMGenerator,
     _OutputLogProb,
     _WeightedNLL,
+    native_bfloat16,
 )
 
 V, T = 12, 6
@@ -365,6 +368,103 @@ def test_prob_real_completions_rejects_mismatched_shapes() -> None:
         disc.prob_real_completions(torch.zeros(4, 6, dtype=torch.long), torch.zeros(4, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="suffix"):
         disc.prob_real_completions(prefix, torch.full((8, 4), 12))  # token id out of range
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring from lookup tables, and bfloat16
+# --------------------------------------------------------------------------------------------
+
+
+def _scores_by_matmul(disc: Discriminator, tokens: torch.Tensor) -> torch.Tensor:
+    """D(Y) the way training computes it: convolutions as matmuls of the embedded windows, float32."""
+    with torch.no_grad():
+        return torch.softmax(disc.output(disc.features(tokens)), dim=-1)[:, 1]
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_lookup_scoring_equals_the_convolutions_and_follows_every_update(fused: bool) -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2, 3, 6), num_filters=(4, 3, 5, 2), precision="float32")
+    tokens = _tokens(40, 3)
+    labels = torch.randint(0, 2, (40,), generator=torch.Generator().manual_seed(4))
+    before = disc.prob_real(tokens)
+    torch.testing.assert_close(before, _scores_by_matmul(disc, tokens), rtol=0, atol=1e-6)
+    # An optimiser step changes the parameters in place: the tables must follow it.
+    optimizer = torch.optim.Adam(disc.parameters(), lr=0.05, fused=fused)
+    disc.train()
+    optimizer.zero_grad()
+    disc.loss(tokens, labels).backward()
+    optimizer.step()
+    disc.eval()
+    after = disc.prob_real(tokens)
+    assert (after - before).abs().max() > 1e-3  # the step did move D
+    torch.testing.assert_close(after, _scores_by_matmul(disc, tokens), rtol=0, atol=1e-6)
+    # So must load_state_dict (an in-place copy) and a copy of the module.
+    other = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2, 3, 6), num_filters=(4, 3, 5, 2), precision="float32")
+    other.prob_real(tokens)  # builds its own tables first
+    other.load_state_dict(disc.state_dict())
+    torch.testing.assert_close(other.prob_real(tokens), after, rtol=0, atol=1e-6)
+    clone = copy.deepcopy(disc)
+    assert clone._tables == []  # the cache is not copied
+    torch.testing.assert_close(clone.prob_real(tokens), after, rtol=0, atol=1e-6)
+
+
+def test_lookup_tables_are_built_once_per_parameter_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2), num_filters=(3, 3), precision="float32")
+    tokens = _tokens(10, 5)
+    disc.prob_real(tokens)
+    tables = disc._tables
+    disc.prob_real(tokens)
+    disc.prob_real_completions(tokens[:2, :3], tokens[:4, 3:])
+    assert disc._tables is tables and all(t1 is t2 for t1, t2 in zip(disc._tables, tables, strict=True))
+    with torch.no_grad():
+        disc.convs[1].bias.add_(1.0)
+    disc.prob_real(tokens)
+    assert torch.equal(disc._tables_source[-1], disc.convs[1].bias)
+    assert all(t1 is t2 for t1, t2 in zip(disc._tables, tables, strict=True))  # rebuilt in place
+    torch.testing.assert_close(disc.prob_real(tokens), _scores_by_matmul(disc, tokens), rtol=0, atol=1e-6)
+
+
+def test_bfloat16_scores_within_1e_2_of_float32_at_the_papers_size() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(precision="float32")  # V=5000, T=20
+    tokens = _tokens(512, 6, vocab=5000, length=20)
+    exact = disc.prob_real(tokens)
+    disc.precision = "bfloat16"
+    assert disc.uses_bfloat16
+    fast = disc.prob_real(tokens)
+    assert fast.dtype == torch.float32
+    assert (fast - exact).abs().max() <= 1e-2
+    assert (fast - exact).abs().max() > 0  # bfloat16 did run
+    prefix, suffix = tokens[:32, :7], _tokens(32 * 4, 7, vocab=5000, length=13)
+    disc.precision = "float32"
+    exact = disc.prob_real_completions(prefix, suffix)
+    disc.precision = "bfloat16"
+    assert (disc.prob_real_completions(prefix, suffix) - exact).abs().max() <= 1e-2
+
+
+def test_bfloat16_training_pass_keeps_float32_weights_and_gradients() -> None:
+    torch.manual_seed(0)
+    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2, 3), num_filters=(4, 4, 4), precision="bfloat16")
+    tokens = _tokens(16, 8)
+    logits = disc(tokens)
+    assert logits.dtype == torch.float32
+    disc.loss(tokens, torch.ones(16, dtype=torch.long)).backward()
+    assert all(p.dtype == torch.float32 and p.grad is not None for p in disc.parameters())
+    assert all(p.grad.dtype == torch.float32 for p in disc.parameters())
+
+
+@pytest.mark.parametrize("bad", ["fp16", "bf16", None, 32])
+def test_precision_is_checked(bad: object) -> None:
+    with pytest.raises(ValueError, match="precision must be one of 'auto', 'float32', 'bfloat16'"):
+        Discriminator(12, 6, precision=bad)  # type: ignore[arg-type]
+
+
+def test_auto_precision_is_bfloat16_only_where_native() -> None:
+    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(2,))
+    assert disc.precision == "auto"
+    assert disc.uses_bfloat16 == native_bfloat16(torch.device("cpu"))
+    assert not Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(2,), precision="float32").uses_bfloat16
 
 
 def test_complete_rejects_bad_arguments() -> None:

@@ -1,0 +1,120 @@
+"""Our optimised paths against the straightforward references the benchmarks time them against.
+
+``benchmarks/reference.py`` computes each unit the reference code's way; here both give the same
+results: the same scores and losses within float32 rounding (stated per test), Monte Carlo
+rewards within Monte Carlo error (the samplers differ, so the draws cannot be the same).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from agents.pretraining import mle_epoch, mle_optimizer, train_discriminator
+from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.rollout import MonteCarloQEstimator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import reference
+
+V, T = 12, 6
+
+
+def _tokens(n: int, seed: int, length: int = T) -> torch.Tensor:
+    return torch.randint(0, V, (n, length), generator=torch.Generator().manual_seed(seed))
+
+
+def _discriminator(precision: str = "float32", keep: float = 0.75) -> Discriminator:
+    torch.manual_seed(0)
+    return Discriminator(
+        V,
+        T,
+        emb_dim=8,
+        filter_sizes=(1, 2, 3, 6),
+        num_filters=(5, 4, 3, 2),
+        dropout_keep_prob=keep,
+        precision=precision,
+    )
+
+
+def test_scoring_equals_conv1d_in_batches_of_64() -> None:
+    disc = _discriminator()
+    tokens = _tokens(200, 1)
+    expected = reference.conv1d_prob_real(disc, tokens)
+    torch.testing.assert_close(disc.prob_real(tokens), expected, rtol=0, atol=1e-6)
+    prefix, suffix = tokens[:10, :2], _tokens(10 * 7, 2, length=T - 2)
+    whole = torch.cat([prefix.repeat_interleave(7, 0), suffix], dim=1)
+    torch.testing.assert_close(
+        disc.prob_real_completions(prefix, suffix), reference.conv1d_prob_real(disc, whole), rtol=0, atol=1e-6
+    )
+    disc.precision = "bfloat16"
+    assert (disc.prob_real(tokens) - expected).abs().max() <= 1e-2
+
+
+def test_monte_carlo_rewards_agree_with_re_encoded_multinomial_rollouts() -> None:
+    # Both estimate the same Q_t; with 4,000 completions each, they must agree within a few
+    # standard errors (D's scores lie in [0, 1]: standard error <= 0.5 / sqrt(4000) = 0.008).
+    disc = _discriminator()
+    with torch.no_grad():
+        disc.output.weight.mul_(10.0)  # a more decided D: its scores spread over [0, 1], so Q_t differs by prefix
+    rollout_policy = LSTMGenerator(
+        V, T, emb_dim=8, hidden_dim=8, init_std=1.0, generator=torch.Generator().manual_seed(2)
+    )
+    sequences = _tokens(3, 3)
+    n = 4000
+    expected = reference.rollout_rewards(rollout_policy, disc, sequences, n, torch.Generator().manual_seed(4))
+    estimator = MonteCarloQEstimator(rollout_policy, disc, n_rollouts=n)
+    estimator.reset(3)
+    stream = torch.Generator().manual_seed(5)
+    ours = torch.stack([estimator.advance(sequences[:, t], stream) for t in range(T - 1)], dim=1)
+    torch.testing.assert_close(ours, expected[:, : T - 1], rtol=0, atol=0.04)
+    assert (ours - expected[:, : T - 1]).abs().mean() < 0.015
+    # Q_T = D(Y): the reference adds it up 4,000 times in float32, hence 1e-4.
+    torch.testing.assert_close(disc.prob_real(sequences), expected[:, T - 1], rtol=0, atol=1e-4)
+    assert expected[:, : T - 1].std() > 0.05  # the Q-values do vary: the comparison has something to check
+
+
+def test_fused_training_loss_and_mle_epoch_equal_the_plain_loss() -> None:
+    generator = LSTMGenerator(V, T, emb_dim=8, hidden_dim=8, generator=torch.Generator().manual_seed(6))
+    data = _tokens(64 * 4, 7)
+    weights = torch.rand(64, T, generator=torch.Generator().manual_seed(8))
+    torch.testing.assert_close(
+        generator.weighted_nll(data[:64], weights), reference.plain_weighted_nll(generator, data[:64], weights)
+    )
+    plain = copy.deepcopy(generator)
+    mle_epoch(generator, data, mle_optimizer(generator))
+    reference.plain_mle_epoch(plain, data, torch.optim.Adam(plain.parameters(), lr=0.01))
+    for ours, theirs in zip(generator.parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)  # fused and plain Adam: float32 rounding
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_discriminator_epoch_equals_conv1d_training(precision: str) -> None:
+    # keep probability 1: dropout draws nothing, so the two epochs see exactly the same batches.
+    disc = _discriminator(precision, keep=1.0)
+    plain = copy.deepcopy(disc)
+    plain.precision = "float32"
+    real, fake = _tokens(96, 9), _tokens(96, 10)
+    ours = train_discriminator(
+        disc,
+        real,
+        fake,
+        torch.optim.Adam(disc.parameters(), lr=1e-3),
+        epochs=1,
+        generator=torch.Generator().manual_seed(11),
+    )
+    tokens, labels = (
+        torch.cat([real, fake]),
+        torch.cat([torch.ones(96, dtype=torch.long), torch.zeros(96, dtype=torch.long)]),
+    )
+    order = torch.randperm(192, generator=torch.Generator().manual_seed(11))
+    losses = reference.conv1d_discriminator_epoch(
+        plain, tokens, labels, torch.optim.Adam(plain.parameters(), lr=1e-3), order
+    )
+    tolerance = 1e-5 if precision == "float32" else 2e-2  # bfloat16 products: ~3 significant digits
+    assert ours == pytest.approx(sum(losses) / len(losses), abs=tolerance)
+    torch.testing.assert_close(disc.prob_real(real), plain.prob_real(real), rtol=0, atol=100 * tolerance)
