@@ -60,7 +60,7 @@ from seqgan_gym._io import atomic_write, atomic_write_json, atomic_write_png, at
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.envs.oracle_benchmark import sample_real_data
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator, check_filters
+from seqgan_gym.models import D_PRECISIONS, Discriminator, LSTMGenerator, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 
@@ -84,7 +84,9 @@ class SeqGANConfig:
     Benchmark: ``vocab_size``, ``seq_len``, ``emb_dim`` and ``hidden_dim`` (oracle and generator
     share the shape), ``oracle_seed`` or ``oracle_file`` (the paper's published oracle), ``n_real``
     real sequences, the discriminator's ``discriminator_emb_dim`` / ``discriminator_filter_sizes``
-    / ``discriminator_num_filters`` (``None``: the paper's).
+    / ``discriminator_num_filters`` (``None``: the paper's) and ``discriminator_precision``
+    (``Discriminator(precision=...)``: ``"auto"`` runs its matmuls in bfloat16 where the hardware
+    has native bfloat16, ``"float32"`` everywhere).
 
     Schedule: ``mle_epochs`` (120), ``d_pretrain_rounds`` x ``d_pretrain_epochs`` (50 x 3),
     ``adversarial_epochs`` (200), ``mle_continuation_epochs`` (``None``: as many as the
@@ -118,6 +120,7 @@ class SeqGANConfig:
     discriminator_emb_dim: int = 64
     discriminator_filter_sizes: tuple[int, ...] | None = None
     discriminator_num_filters: tuple[int, ...] | None = None
+    discriminator_precision: str = "auto"
     mle_epochs: int = 120
     d_pretrain_rounds: int = 50
     d_pretrain_epochs: int = 3
@@ -186,6 +189,10 @@ class SeqGANConfig:
             raise ValueError(f"rollout_update_rate must be a number in [0, 1), got {rate!r}")
         if self.oracle_file is not None and not isinstance(self.oracle_file, str):
             raise TypeError(f"oracle_file must be a path (str) or None, got {type(self.oracle_file).__name__}")
+        if self.discriminator_precision not in D_PRECISIONS:
+            raise ValueError(
+                f"discriminator_precision must be one of {list(D_PRECISIONS)}, got {self.discriminator_precision!r}"
+            )
         sizes, counts = self.discriminator_filter_sizes, self.discriminator_num_filters
         if (sizes is None) != (counts is None):
             raise ValueError("discriminator_filter_sizes and discriminator_num_filters must be given together")
@@ -361,6 +368,7 @@ class SeqGANTrainer:
                 config.discriminator_emb_dim,
                 config.discriminator_filter_sizes,
                 config.discriminator_num_filters,
+                precision=config.discriminator_precision,
             )
             self.rollout_policy = LSTMGenerator(config.vocab_size, config.seq_len, config.emb_dim, config.hidden_dim)
             # PG-BLEU scores with BLEU where D would; D is still built above, so every method draws

@@ -535,9 +535,9 @@ class Discriminator(nn.Module):
         for those widths.
     :param dropout_keep_prob: keep probability while training (paper: 0.75).
     :param l2_reg_lambda: L2 weight on the output layer (paper: 0.2).
-    :param precision: the matmuls' number format. ``"float32"``; ``"bfloat16"``: the
-        convolutions and the highway layer of training, and the highway layer of scoring, run
-        under bfloat16 autocast (weights, gradients, the optimiser, the scoring tables and the
+    :param precision: the matmuls' number format. ``"float32"``; ``"bfloat16"``: training's
+        convolutions and highway layer run under bfloat16 autocast, and scoring's highway layer
+        multiplies in bfloat16 (weights, gradients, the optimiser, the scoring tables and the
         output layer stay float32); ``"auto"`` (default):
         ``"bfloat16"`` where the device multiplies bfloat16 natively (:func:`native_bfloat16`:
         CUDA, or a CPU with AVX512-BF16 or AMX, where it is about 4x faster), else ``"float32"``.
@@ -636,7 +636,7 @@ class Discriminator(nn.Module):
         """Per width w, ``[w * V, nf]``: row ``j * V + v`` is ``E[v] W_j`` (plus the bias for j = 0).
 
         Built again, in place, only when the embedding or a filter differs from the copy kept at
-        the last build (1.1 M floats, compared in well under a millisecond). Version counters
+        the last build (1.1 M floats, compared in about half a millisecond). Version counters
         would be cheaper but are not reliable: torch's fused CPU Adam updates parameters without
         bumping them.
         """

@@ -202,6 +202,7 @@ def test_non_finite_state_is_never_checkpointed(tmp_path: Path) -> None:
         ({"n_negatives": 0}, "n_negatives"),
         ({"oracle_file": 3}, "oracle_file"),
         ({"discriminator_filter_sizes": (1, 2)}, "discriminator_filter_sizes"),
+        ({"discriminator_precision": "fp16"}, "discriminator_precision"),
         ({"seed": True}, "seed"),
         ({"method": "mle"}, "method"),
         ({"bleu_max_n": 0}, "bleu_max_n"),
