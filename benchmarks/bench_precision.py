@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="run seeds (default: 0 1)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/precision"), help="output folder")
     args = parser.parse_args(argv)
+    if any(seed < 0 for seed in args.seeds) or len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds must be distinct integers >= 0, got {args.seeds}")
 
     scores = score_differences()
     curves: dict[tuple[str, int], list[tuple[int, str, float]]] = {}

@@ -102,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=_config_file,
         default=None,
-        metavar="JSON",
-        help="SeqGANConfig fields as a JSON object (e.g. a run's config.json), over the preset's",
+        metavar="FILE",
+        help="a JSON file of SeqGANConfig fields (e.g. a run's config.json), over the preset's",
     )
     parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/<preset>)")
     parser.add_argument(

@@ -115,6 +115,8 @@ def test_discriminator_epoch_equals_conv1d_training(precision: str) -> None:
     losses = reference.conv1d_discriminator_epoch(
         plain, tokens, labels, torch.optim.Adam(plain.parameters(), lr=1e-3), order
     )
-    tolerance = 1e-5 if precision == "float32" else 2e-2  # bfloat16 products: ~3 significant digits
-    assert ours == pytest.approx(sum(losses) / len(losses), abs=tolerance)
-    torch.testing.assert_close(disc.prob_real(real), plain.prob_real(real), rtol=0, atol=100 * tolerance)
+    # bfloat16 products (~3 significant digits): measured 1.2e-5 on the loss, 1.4e-4 on D, whose scores
+    # here spread 0.06 around 0.5.
+    loss_tolerance, score_tolerance = (1e-5, 1e-5) if precision == "float32" else (1e-3, 5e-3)
+    assert ours == pytest.approx(sum(losses) / len(losses), abs=loss_tolerance)
+    torch.testing.assert_close(disc.prob_real(real), plain.prob_real(real), rtol=0, atol=score_tolerance)
