@@ -5,10 +5,11 @@
 For each unit the table gives our time (best of ``--repeats``), the time of the straightforward
 reference in ``benchmarks/reference.py`` (one run: it is slow), their ratio, the target, and the
 FLOP floor: the unit's matmul arithmetic at this machine's matmul peak, measured in the same run
-(a 2048³ float32 and bfloat16 matmul). Also: the peak resident memory after each unit, and the
-``paper`` preset's schedule estimated from the units (120 MLE epochs, 50 x 3 discriminator
-pretraining epochs, 200 adversarial epochs of one generator update and 5 x 3 discriminator
-epochs, 10,000 fresh negatives per discriminator round).
+(a 2048³ float32 and bfloat16 matmul; float32 as our models multiply, through
+``seqgan_gym._matmul.mm``, and torch's default ``a @ b`` for comparison). Also: the peak
+resident memory after each unit, and the ``paper`` preset's schedule estimated from the units
+(120 MLE epochs, 50 x 3 discriminator pretraining epochs, 200 adversarial epochs of one generator
+update and 5 x 3 discriminator epochs, 10,000 fresh negatives per discriminator round).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE
 from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer, train_discriminator
+from seqgan_gym import _matmul as matmul
+from seqgan_gym._matmul import mm
 from seqgan_gym.models import Discriminator, LSTMGenerator, native_bfloat16
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
@@ -45,12 +48,14 @@ FILTER_MACS = 118_600  # Σ_w (T - w + 1) w nf_w: a sequence's convolution multi
 HIGHWAY_FLOP = 2 * 2 * 1720 * 1720  # the highway layer's two matmuls, per sequence
 
 
-def peak_matmul_gflops(dtype: torch.dtype, device: torch.device) -> float:
-    """GFLOP/s of a 2048³ matmul in ``dtype`` (best of 5)."""
+def peak_matmul_gflops(
+    dtype: torch.dtype, device: torch.device, product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = torch.mm
+) -> float:
+    """GFLOP/s of a 2048³ ``product`` in ``dtype`` (best of 5)."""
     a = torch.randn(2048, 2048, device=device).to(dtype)
     b = torch.randn(2048, 2048, device=device).to(dtype)
-    a @ b
-    best = min(timed(lambda: _sync(a @ b, device), 5))
+    product(a, b)
+    best = min(timed(lambda: _sync(product(a, b), device), 5))
     return 2 * 2048**3 / best / 1e9
 
 
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     def sync(fn: Callable[[], object]) -> Callable[[], object]:
         return lambda: _sync(fn(), device)
 
-    fp32 = peak_matmul_gflops(torch.float32, device)
+    fp32 = peak_matmul_gflops(torch.float32, device, mm)  # as the models multiply (oneDNN where it is faster)
+    fp32_default = peak_matmul_gflops(torch.float32, device)
     bf16 = peak_matmul_gflops(torch.bfloat16, device)
     d_rate = bf16 if Discriminator(V, T).to(device).uses_bfloat16 else fp32
     rows: list[tuple[str, float, float | None, str, float, float]] = []  # unit, ours, ref, target, floor, rss
@@ -197,7 +203,9 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"`python benchmarks/run.py --repeats {args.repeats}` on {cpu_model()} ({device.type}), "
         f"{torch.get_num_threads()} threads, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}); "
-        f"measured matmul peak {fp32:.0f} GFLOP/s float32, {bf16:.0f} GFLOP/s bfloat16; "
+        f"measured matmul peak {fp32:.0f} GFLOP/s float32 as our models multiply "
+        f"(oneDNN: {device.type == 'cpu' and matmul.ENABLED and matmul.onednn_available()}; "
+        f"torch's default `a @ b`: {fp32_default:.0f}), {bf16:.0f} GFLOP/s bfloat16; "
         f"D's precision: {'bfloat16' if d_rate == bf16 else 'float32'} "
         f"(native bfloat16: {native_bfloat16(device)}).",
         "",

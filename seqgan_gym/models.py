@@ -20,6 +20,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym._matmul import mm
 from seqgan_gym.sampling import LOG2_E, sample_from_log2_logits, sample_from_logits
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
@@ -45,8 +46,7 @@ class _OutputLogProb(torch.autograd.Function):
     """``log softmax(h W + b)[y]`` per row, and its gradient, a few rows of logits at a time.
 
     The ``[B*T, V]`` logits are never materialised: each block of ``_HEAD_ROWS`` rows is computed
-    into one small reused buffer (forward), then recomputed in backward. Large fresh allocations
-    cost more than the recomputation on the CPU (page faults), and memory stays flat. When the
+    (forward), then recomputed in backward. A small block stays in cache and memory stays flat. When the
     weights of the rows are known before the forward pass, :class:`_WeightedNLL` is faster.
     """
 
@@ -57,9 +57,8 @@ class _OutputLogProb(torch.autograd.Function):
         n = hidden.shape[0]
         out = hidden.new_empty(n)
         log_norm = hidden.new_empty(n)
-        buffer = hidden.new_empty(min(n, _HEAD_ROWS), w_out.shape[1])
         for rows in _chunks(n, _HEAD_ROWS):
-            logits = torch.addmm(b_out, hidden[rows], w_out, out=buffer[: rows.stop - rows.start])
+            logits = mm(hidden[rows], w_out, b_out)
             log_norm[rows] = torch.logsumexp(logits, dim=1)
             out[rows] = logits.gather(1, targets[rows, None]).squeeze(1) - log_norm[rows]
         ctx.save_for_backward(hidden, w_out, b_out, targets, log_norm)
@@ -72,14 +71,13 @@ class _OutputLogProb(torch.autograd.Function):
         n = hidden.shape[0]
         grad_hidden = torch.empty_like(hidden)
         grad_w, grad_b = torch.zeros_like(w_out), torch.zeros_like(b_out)
-        buffer = hidden.new_empty(min(n, _HEAD_ROWS), w_out.shape[1])
         for rows in _chunks(n, _HEAD_ROWS):
             # d log p_y / d logits = onehot(y) - softmax(logits), times the incoming gradient.
-            g = torch.addmm(b_out, hidden[rows], w_out, out=buffer[: rows.stop - rows.start])
+            g = mm(hidden[rows], w_out, b_out)
             g.sub_(log_norm[rows, None]).exp_().mul_(-grad[rows, None])
             g.scatter_add_(1, targets[rows, None], grad[rows, None])
-            torch.mm(g, w_out.t(), out=grad_hidden[rows])
-            grad_w.addmm_(hidden[rows].t(), g)
+            grad_hidden[rows] = mm(g, w_out.t())
+            grad_w += mm(hidden[rows].t(), g)
             grad_b.add_(g.sum(dim=0))
         return grad_hidden, grad_w, grad_b, None
 
@@ -113,9 +111,8 @@ class _WeightedNLL(torch.autograd.Function):
         grad_hidden = torch.empty_like(hidden)
         grad_head = torch.zeros_like(log2_head)
         log_probs = hidden.new_empty(n)
-        buffer = hidden.new_empty(min(n, _WEIGHTED_NLL_ROWS), w_out.shape[1])
         for rows in _chunks(n, _WEIGHTED_NLL_ROWS):
-            z = torch.mm(hidden1[rows], log2_head, out=buffer[: rows.stop - rows.start])
+            z = mm(hidden1[rows], log2_head)
             target = z.gather(1, targets[rows, None])
             if bool(logit_bound[rows].max() <= _EXP2_SAFE):
                 z_max = z.new_zeros(())  # |z| <= 100: exp2 neither overflows nor underflows unshifted
@@ -127,8 +124,8 @@ class _WeightedNLL(torch.autograd.Function):
             # The softmax part of the gradient, weights_r softmax_r: the per-row scale goes on the
             # small factors of the two matmuls, not on the [rows, V] block.
             scale = weights[rows, None] / total
-            torch.mm(z, w_out.t(), out=grad_hidden[rows]).mul_(scale)
-            grad_head.addmm_((hidden1[rows] * scale).t(), z)
+            grad_hidden[rows] = mm(z, w_out.t()).mul_(scale)
+            grad_head += mm((hidden1[rows] * scale).t(), z)
         # The one-hot part, -weights_r onehot(y_r), for all rows at once.
         grad_hidden.sub_(w_out.t()[targets] * weights[:, None])
         grad_head.index_add_(1, targets, (hidden1 * weights[:, None]).t(), alpha=-1)
@@ -212,7 +209,7 @@ class TokenLSTM(nn.Module):
         h, c = self._cell(tokens, state)
         if logits_out is not None:
             return torch.addmm(self.b_out, h, self.w_out, out=logits_out), (h, c)
-        return torch.addmm(self.b_out, h, self.w_out), (h, c)
+        return mm(h, self.w_out, self.b_out), (h, c)
 
     def _cell(self, tokens: torch.Tensor, state: LSTMState) -> LSTMState:
         return self._recur(F.embedding(tokens, self.embedding) @ self.w_x + self.bias, state)
@@ -228,16 +225,13 @@ class TokenLSTM(nn.Module):
         """``[hidden_dim + 1, V]``: the output layer with its bias as the last row, times log2(e)."""
         return torch.cat([self.w_out, self.b_out[None]]).mul_(LOG2_E)
 
-    def _sample_next(
-        self, h: torch.Tensor, log2_head: torch.Tensor, buffer: torch.Tensor, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        # [h, 1] @ head: the bias rides in the matmul (addmm would first copy it into every row),
-        # and the base-2 logits go straight to exp2.
+    def _sample_next(self, h: torch.Tensor, log2_head: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        # [h, 1] @ head: the bias rides in the matmul, and the base-2 logits go straight to exp2.
         hidden1 = torch.cat([h, h.new_ones(h.shape[0], 1)], dim=1)
-        torch.mm(hidden1, log2_head, out=buffer)
+        log2_logits = mm(hidden1, log2_head)
         # |logit_v| <= Σ_k |hidden1_k| max_v |head_kv|: within the bound, sampling skips the max-shift.
         bound = hidden1.abs().matmul(log2_head.abs().amax(dim=1)).max()
-        return sample_from_log2_logits(buffer, generator, overwrite=True, shift=bool(bound > _EXP2_SAFE))
+        return sample_from_log2_logits(log2_logits, generator, overwrite=True, shift=bool(bound > _EXP2_SAFE))
 
     def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced hidden states ``[B, T, hidden_dim]``: row t predicts ``tokens[:, t]``."""
@@ -325,13 +319,12 @@ class TokenLSTM(nn.Module):
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
 
     def _nll_batch(self, tokens: torch.Tensor) -> torch.Tensor:
-        # log_prob without autograd and in one reused [B, V] buffer: NLL = logsumexp - target logit.
+        # log_prob without autograd: NLL = logsumexp - target logit.
         batch, length = tokens.shape
-        buffer = torch.empty(batch, self.vocab_size, device=self.device, dtype=self.embedding.dtype)
         total = torch.zeros(batch, device=self.device, dtype=torch.float64)
         inputs, state = self.start_tokens(batch), self.initial_state(batch)
         for t in range(length):
-            logits, state = self.step(inputs, state, logits_out=buffer)
+            logits, state = self.step(inputs, state)
             inputs = tokens[:, t]
             target = logits.gather(1, inputs[:, None]).squeeze(1)
             row_max = logits.amax(dim=1)
@@ -364,11 +357,10 @@ class TokenLSTM(nn.Module):
         tokens = self.start_tokens(n)
         state = self.initial_state(n)
         samples = torch.empty(n, self.seq_len, dtype=torch.long, device=self.device)
-        buffer = torch.empty(n, self.vocab_size, device=self.device, dtype=self.embedding.dtype)
         log2_head = self._log2_head()
         for t in range(self.seq_len):
             state = self._cell(tokens, state)
-            tokens = self._sample_next(state[0], log2_head, buffer, generator)
+            tokens = self._sample_next(state[0], log2_head, generator)
             samples[:, t] = tokens
         return samples
 
@@ -386,7 +378,7 @@ class TokenLSTM(nn.Module):
         is re-encoded.
 
         :param logits: ``[B, V]``, the next-token logits the last :meth:`step` returned; used as
-            scratch space (overwritten), so no ``B x V`` buffer is allocated per token.
+            scratch space (overwritten) for the first token.
         :param state: ``(h, c)`` after the prefix, each ``[B, hidden_dim]``.
         :param n_tokens: how many tokens to sample (``>= 0``).
         :return: ``LongTensor[B, n_tokens]``.
@@ -401,7 +393,7 @@ class TokenLSTM(nn.Module):
         log2_head = self._log2_head()
         for k in range(1, n_tokens):
             state = self._cell(out[:, k - 1], state)
-            out[:, k] = self._sample_next(state[0], log2_head, logits, generator)
+            out[:, k] = self._sample_next(state[0], log2_head, generator)
         return out
 
 
@@ -503,13 +495,13 @@ def native_bfloat16(device: torch.device) -> bool:
     return device.type == "cpu" and _cpu_has_bfloat16_dot()
 
 
-def _linear_bfloat16_products(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    """``layer(x)`` with the products in bfloat16 and the bias added in float32.
+def _linear_bfloat16_products(layer: nn.Linear, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` with the products in bfloat16 (``weight`` is ``layer.weight`` in bfloat16) and the bias in float32.
 
     Autocast would round the bias and the sum together: about 1.5x the error in D (7e-3 against
     5e-3 at most over 20,000 sequences of the paper's untrained D) for the same speed.
     """
-    return F.linear(x.bfloat16(), layer.weight.bfloat16()).float().add_(layer.bias)
+    return F.linear(x.bfloat16(), weight).float().add_(layer.bias)
 
 
 class Discriminator(nn.Module):
@@ -676,13 +668,32 @@ class Discriminator(nn.Module):
         out = F.embedding_bag(rows, tables[k], mode="sum")
         return out.view(batch, n_windows, -1).amax(dim=1)
 
-    def _highway(self, pooled: torch.Tensor, bfloat16_products: bool = False) -> torch.Tensor:
-        linear = _linear_bfloat16_products if bfloat16_products else nn.Linear.__call__
+    def _highway(
+        self, pooled: torch.Tensor, bfloat16_weights: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """The highway layer; with ``bfloat16_weights`` (:meth:`_scoring_weights`) its products run in bfloat16."""
+        if bfloat16_weights is None:  # mm: torch's product in training, oneDNN's when scoring
+            gate = mm(pooled, self.highway_gate.weight.t(), self.highway_gate.bias)
+            lin = mm(pooled, self.highway_lin.weight.t(), self.highway_lin.bias)
+        else:
+            gate = _linear_bfloat16_products(self.highway_gate, pooled, bfloat16_weights[0])
+            lin = _linear_bfloat16_products(self.highway_lin, pooled, bfloat16_weights[1])
         # t * relu(W x) + (1 - t) * x, written as x + t * (relu(W x) - x): fewer passes over [B, features].
-        transform = torch.sigmoid(linear(self.highway_gate, pooled))  # gate bias 0, as in the reference
-        return torch.addcmul(pooled, transform, F.relu(linear(self.highway_lin, pooled)) - pooled)
+        transform = torch.sigmoid(gate)  # gate bias 0, as in the reference
+        return torch.addcmul(pooled, transform, F.relu(lin) - pooled)
 
-    def _prob_real_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+    def _scoring_weights(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The highway weights (gate, transform) in bfloat16 when scoring multiplies in bfloat16, else ``None``.
+
+        Cast once per scoring call, not once per batch: each cast reads 3 M floats.
+        """
+        if not self.uses_bfloat16:
+            return None
+        return self.highway_gate.weight.bfloat16(), self.highway_lin.weight.bfloat16()
+
+    def _prob_real_from_pooled(
+        self, pooled: torch.Tensor, bfloat16_weights: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> torch.Tensor:
         """D from the pooled convolutions (before their ReLU), ``[B, features] -> [B]``, no dropout.
 
         With the convolutions read from tables, the highway layer's two 1,720 x 1,720 matmuls
@@ -690,7 +701,7 @@ class Discriminator(nn.Module):
         they run in bfloat16. The output layer stays float32: it costs nothing, and rounding the
         1,720 features it reads would double D's error.
         """
-        features = self._highway(F.relu(pooled), bfloat16_products=self.uses_bfloat16)
+        features = self._highway(F.relu(pooled), bfloat16_weights)
         return torch.softmax(self.output(features), dim=-1)[:, 1]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -725,10 +736,11 @@ class Discriminator(nn.Module):
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, exact_len=self.seq_len, device=self.device)
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        tables = self._scoring_tables()
+        tables, weights = self._scoring_tables(), self._scoring_weights()
         out = [
             self._prob_real_from_pooled(
-                torch.cat([self._window_max_lookup(tables, tokens[rows], k) for k in range(len(self.convs))], dim=1)
+                torch.cat([self._window_max_lookup(tables, tokens[rows], k) for k in range(len(self.convs))], dim=1),
+                weights,
             )
             for rows in _chunks(tokens.shape[0], batch_size)
         ]
@@ -758,7 +770,7 @@ class Discriminator(nn.Module):
                 f"suffix must hold N >= 1 completions per prefix, got {n_completions} rows for {n_prefixes} prefixes"
             )
         n = n_completions // n_prefixes
-        tables = self._scoring_tables()
+        tables, weights = self._scoring_tables(), self._scoring_weights()
         # Max over the windows that lie inside the prefix, [B, nf] per width (None if none fits);
         # the ReLU commutes with the max, so it is applied once to the pooled features.
         prefix_max = [
@@ -773,5 +785,5 @@ class Discriminator(nn.Module):
                 pooled.append(
                     reaching if inside is None else torch.maximum(reaching, inside[rows].repeat_interleave(n, 0))
                 )
-            out.append(self._prob_real_from_pooled(torch.cat(pooled, dim=1)))
+            out.append(self._prob_real_from_pooled(torch.cat(pooled, dim=1), weights))
         return torch.cat(out)
