@@ -672,12 +672,14 @@ class Discriminator(nn.Module):
         self, pooled: torch.Tensor, bfloat16_weights: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """The highway layer; with ``bfloat16_weights`` (:meth:`_scoring_weights`) its products run in bfloat16."""
-        if bfloat16_weights is None:  # mm: torch's product in training, oneDNN's when scoring
-            gate = mm(pooled, self.highway_gate.weight.t(), self.highway_gate.bias)
-            lin = mm(pooled, self.highway_lin.weight.t(), self.highway_lin.bias)
-        else:
+        if bfloat16_weights is not None:
             gate = _linear_bfloat16_products(self.highway_gate, pooled, bfloat16_weights[0])
             lin = _linear_bfloat16_products(self.highway_lin, pooled, bfloat16_weights[1])
+        elif torch.is_grad_enabled():  # training (under autocast when D runs in bfloat16)
+            gate, lin = self.highway_gate(pooled), self.highway_lin(pooled)
+        else:  # scoring in float32: oneDNN's product
+            gate = mm(pooled, self.highway_gate.weight.t(), self.highway_gate.bias)
+            lin = mm(pooled, self.highway_lin.weight.t(), self.highway_lin.bias)
         # t * relu(W x) + (1 - t) * x, written as x + t * (relu(W x) - x): fewer passes over [B, features].
         transform = torch.sigmoid(gate)  # gate bias 0, as in the reference
         return torch.addcmul(pooled, transform, F.relu(lin) - pooled)
