@@ -31,7 +31,7 @@ PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
 _EVAL_BATCH = 1024  # sequences per chunk when scoring many sequences: bounds memory at V=5000
-_HEAD_ROWS = 128  # rows of [*, V] logits per block in the training loss (a 2.5 MB buffer at V=5000)
+_HEAD_ROWS = 128  # rows of [*, V] logits per block in the training loss (a 2.5 MB block at V=5000)
 _WEIGHTED_NLL_ROWS = 256  # rows per block in the fused loss (a 5 MB block at V=5000: ~7% faster than 512 with AVX-512)
 _LN_2 = math.log(2.0)
 _EXP2_SAFE = 100.0  # |base-2 logit| below which exp2 needs no shift in float32 (V * 2**100 << 2**128)
