@@ -221,16 +221,27 @@ class TokenLSTM(nn.Module):
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
         return torch.sigmoid(o) * torch.tanh(c), c
 
-    def _log2_head(self) -> torch.Tensor:
-        """``[hidden_dim + 1, V]``: the output layer with its bias as the last row, times log2(e)."""
-        return torch.cat([self.w_out, self.b_out[None]]).mul_(LOG2_E)
+    def _log2_head(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The output layer in base 2 for sampling, and a bound on its logits.
 
-    def _sample_next(self, h: torch.Tensor, log2_head: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        # [h, 1] @ head: the bias rides in the matmul, and the base-2 logits go straight to exp2.
-        hidden1 = torch.cat([h, h.new_ones(h.shape[0], 1)], dim=1)
-        log2_logits = mm(hidden1, log2_head)
-        # |logit_v| <= Σ_k |hidden1_k| max_v |head_kv|: within the bound, sampling skips the max-shift.
-        bound = hidden1.abs().matmul(log2_head.abs().amax(dim=1)).max()
+        :return: ``(W log2(e) [hidden_dim, V], b log2(e) [V], max_v |W log2(e)|[:, v] [hidden_dim],
+            max_v |b log2(e)|_v [])``: every base-2 logit of a hidden state ``h`` is at most
+            ``|h| . third + fourth`` in absolute value.
+        """
+        weight, bias = self.w_out * LOG2_E, self.b_out * LOG2_E
+        return weight, bias, weight.abs().amax(dim=1), bias.abs().max()
+
+    def _sample_next(
+        self,
+        h: torch.Tensor,
+        log2_head: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        weight, bias, weight_bound, bias_bound = log2_head
+        # Base-2 logits go straight to exp2; oneDNN adds the bias as it writes the product.
+        log2_logits = mm(h, weight, bias)
+        # Within the bound (every |logit| <= 100), sampling skips the max-shift.
+        bound = (h.abs() @ weight_bound).max() + bias_bound
         return sample_from_log2_logits(log2_logits, generator, overwrite=True, shift=bool(bound > _EXP2_SAFE))
 
     def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -371,6 +382,7 @@ class TokenLSTM(nn.Module):
         state: LSTMState,
         n_tokens: int,
         generator: torch.Generator | None = None,
+        completions_per_row: int = 1,
     ) -> torch.Tensor:
         """Sample ``n_tokens`` more tokens for each row of a prefix already fed to the model.
 
@@ -381,15 +393,23 @@ class TokenLSTM(nn.Module):
             scratch space (overwritten) for the first token.
         :param state: ``(h, c)`` after the prefix, each ``[B, hidden_dim]``.
         :param n_tokens: how many tokens to sample (``>= 0``).
-        :return: ``LongTensor[B, n_tokens]``.
+        :param completions_per_row: independent completions of each row (``>= 1``). The same
+            tokens as completing ``logits`` and ``state`` repeated row-wise that many times
+            (``repeat_interleave``), without copying the ``[B, V]`` logits: the first token of
+            all of a row's completions is drawn from its one row of logits.
+        :return: ``LongTensor[B * completions_per_row, n_tokens]``; rows ``b * completions_per_row``
+            to ``(b + 1) * completions_per_row - 1`` complete row ``b``.
         """
         n_tokens = check_int("n_tokens", n_tokens, minimum=0)
+        repeats = check_int("completions_per_row", completions_per_row, minimum=1)
         if logits.dim() != 2 or logits.shape[1] != self.vocab_size:
             raise ValueError(f"logits must have shape [B, {self.vocab_size}], got {tuple(logits.shape)}")
-        out = torch.empty(logits.shape[0], n_tokens, dtype=torch.long, device=logits.device)
+        out = torch.empty(logits.shape[0] * repeats, n_tokens, dtype=torch.long, device=logits.device)
         if n_tokens == 0:
             return out
-        out[:, 0] = sample_from_logits(logits, generator, overwrite=True)
+        out[:, 0] = sample_from_logits(logits, generator, overwrite=True, draws_per_row=repeats)
+        if repeats > 1:
+            state = (state[0].repeat_interleave(repeats, dim=0), state[1].repeat_interleave(repeats, dim=0))
         log2_head = self._log2_head()
         for k in range(1, n_tokens):
             state = self._cell(out[:, k - 1], state)

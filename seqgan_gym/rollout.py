@@ -93,8 +93,6 @@ class MonteCarloQEstimator:
         n, t = self.n_rollouts, self.t
         batch = logits.shape[0]
         # Row b * N + k is the k-th completion of prefix b.
-        logits = logits.repeat_interleave(n, dim=0)
-        state = (state[0].repeat_interleave(n, dim=0), state[1].repeat_interleave(n, dim=0))
-        suffix = self.rollout_policy.complete(logits, state, self.seq_len - t, generator)
+        suffix = self.rollout_policy.complete(logits, state, self.seq_len - t, generator, completions_per_row=n)
         scores = self.discriminator.prob_real_completions(self._prefix[:, :t], suffix)
         return scores.view(batch, n).mean(dim=1)

@@ -304,6 +304,21 @@ def test_complete_from_start_equals_sample(tiny_generator: LSTMGenerator) -> Non
     assert torch.equal(rolled, sampled)
 
 
+def test_completions_per_row_equal_completing_repeated_rows(tiny_generator: LSTMGenerator) -> None:
+    """N completions of each row draw the tokens that completing each row repeated N times would."""
+    with torch.no_grad():
+        logits, state = tiny_generator.step(torch.tensor([0, 3, V - 1]), tiny_generator.initial_state(3))
+    repeated_state = (state[0].repeat_interleave(5, 0), state[1].repeat_interleave(5, 0))
+    for seed in range(3):
+        shared = tiny_generator.complete(logits.clone(), state, 4, torch.Generator().manual_seed(seed), 5)
+        repeated = tiny_generator.complete(
+            logits.repeat_interleave(5, 0), repeated_state, 4, torch.Generator().manual_seed(seed)
+        )
+        assert shared.shape == (15, 4)
+        assert torch.equal(shared, repeated)
+    assert not torch.equal(shared[0::5], shared[1::5])  # the N completions of a row are not copies
+
+
 def test_complete_first_token_comes_from_the_given_logits(tiny_generator: LSTMGenerator) -> None:
     with torch.no_grad():
         _, state = tiny_generator.step(tiny_generator.start_tokens(4), tiny_generator.initial_state(4))
@@ -476,6 +491,8 @@ def test_complete_rejects_bad_arguments() -> None:
         gen.complete(logits.clone(), state, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="logits"):
         gen.complete(logits[:, :5].clone(), state, 2)
+    with pytest.raises(ValueError, match="completions_per_row"):
+        gen.complete(logits.clone(), state, 2, completions_per_row=0)
 
 
 def test_training_gradients_are_the_same_every_time() -> None:

@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from seqgan_gym.sampling import sample_from_log2_logits, sample_from_logits
+from seqgan_gym.sampling import block_size, sample_from_log2_logits, sample_from_logits
 
 
 def _block(vocab: int) -> int:
     """The sampler's block size (about sqrt(V)), so the tests can aim at block boundaries."""
-    return math.isqrt(vocab - 1) + 1
+    return block_size(vocab)
 
 
 def _draw(logits: torch.Tensor, n: int, seed: int, chunk: int = 32_768) -> torch.Tensor:
@@ -75,9 +75,9 @@ def test_frequencies_match_softmax_v5000() -> None:
     stat, df = _chi2(counts, probs, n)
     assert df > 100
     assert stat < _chi2_critical(df), (stat, df)
-    # Mass per range of 100 tokens (ranges straddle the sampler's 71-token blocks).
-    range_p = probs.view(50, 100).sum(dim=1)
-    range_f = counts.double().view(50, 100).sum(dim=1) / n
+    # Mass per range of 125 tokens (ranges straddle the sampler's 100-token blocks).
+    range_p = probs.view(40, 125).sum(dim=1)
+    range_f = counts.double().view(40, 125).sum(dim=1) / n
     assert torch.all((range_f - range_p).abs() < 5 * torch.sqrt(range_p * (1 - range_p) / n))
 
 
@@ -267,3 +267,21 @@ def test_empty_batch() -> None:
 def test_logits_of_the_wrong_shape_or_type_are_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="logits"):
         sample_from_logits(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("vocab", [17, 5000])
+def test_draws_per_row_equal_draws_from_repeated_rows(vocab: int) -> None:
+    """Several draws per row: the tokens of one draw from each row of the repeated logits."""
+    logits = torch.randn(6, vocab, generator=torch.Generator().manual_seed(0)) * 2
+    logits[:, 1] = float("-inf")
+    shared = sample_from_logits(logits, torch.Generator().manual_seed(3), draws_per_row=7)
+    repeated = sample_from_logits(logits.repeat_interleave(7, 0), torch.Generator().manual_seed(3))
+    assert shared.shape == (42,)
+    assert torch.equal(shared, repeated)
+    with pytest.raises(ValueError, match="draws_per_row"):
+        sample_from_logits(logits, draws_per_row=0)
+
+
+@pytest.mark.parametrize(("vocab", "block"), [(5000, 100), (16, 4), (10_000, 100), (17, 5), (101, 11), (4999, 71)])
+def test_block_size_divides_the_vocabulary_where_it_can(vocab: int, block: int) -> None:
+    assert block_size(vocab) == block
