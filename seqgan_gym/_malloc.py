@@ -3,8 +3,8 @@
 torch allocates CPU tensors with the C library's ``malloc``. glibc serves a large block by mapping
 fresh pages from the kernel and hands it back to the kernel when it is freed, so every new
 ``[1024, 5000]`` block of rollout logits (20 MB) is faulted in page by page on first touch: about
-166,000 page faults in one Monte Carlo episode of 64 sequences (N=16), a fifth of its time on 2
-cores of an AMD EPYC. Raising glibc's mmap and trim thresholds keeps freed blocks in the heap,
+166,000 page faults in one Monte Carlo episode of 64 sequences (N=16), a fifth to a third of its
+time on 2 cores of an AMD EPYC. Raising glibc's mmap and trim thresholds keeps freed blocks in the heap,
 where the next block of the same size reuses them (0 faults). Resident memory then stays at its
 high-water mark instead of shrinking between allocations; the high-water mark itself is unchanged.
 
