@@ -313,6 +313,7 @@ class SeqGANTrainer:
     :param checkpoint_every_s: seconds between checkpoints (taken between units; ``0``: after
         every unit). Checkpoints are also written at the end of each phase and of every ``run``.
     :param on_row: called with every metrics row (a dict, see :attr:`rows`) as it is recorded.
+        A row's ``elapsed_s`` is the run's training time at the end of its unit, evaluation included.
 
     Writes to ``out_dir``: ``config.json``, ``metrics.csv``, ``tensorboard/``, ``checkpoint.pt``,
     ``nll_oracle.png`` and, once the schedule is done, ``samples.txt`` (the final ``n_eval``
@@ -351,6 +352,7 @@ class SeqGANTrainer:
         self.units_done = 0
         self.rows: list[dict[str, Any]] = []
         self.elapsed_s = 0.0  # training time over all sessions of the run
+        self._unit_started: float | None = None  # perf_counter() at the start of the unit under way
         self._writer: Any = None
         self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
 
@@ -453,7 +455,7 @@ class SeqGANTrainer:
                 self._record("mle", 0, self.generator, {})  # the untrained generator: Figure 2's first point
             while self.units_done < stop:
                 phase, index = self.units[self.units_done]
-                started = time.perf_counter()
+                started = self._unit_started = time.perf_counter()
                 where = f"{phase} epoch {index + 1} (unit {self.units_done + 1} of {len(self.units)})"
                 self._broken_unit = where
                 with fault_context(where):
@@ -461,6 +463,7 @@ class SeqGANTrainer:
                 self._broken_unit = None
                 self.units_done += 1
                 self.elapsed_s += time.perf_counter() - started
+                self._unit_started = None
                 if bar is not None:
                     bar.set_description(phase)
                     if "nll_oracle" in self.rows[-1]:
@@ -477,6 +480,7 @@ class SeqGANTrainer:
                 if self.finished:
                     self._write_results()
         finally:
+            self._unit_started = None
             if bar is not None:
                 bar.close()
             if self._writer is not None:
@@ -560,7 +564,9 @@ class SeqGANTrainer:
             raise FloatingPointError(f"non-finite {', '.join(f'{k}={row[k]!r}' for k in bad)}")
         # Figure 2's x axis: pretraining epochs, then adversarial (or continued MLE) epochs after them.
         offset = 0 if row["phase"] in ("mle", "d_pretrain") else self.config.mle_epochs
-        row = {"step": offset + row["epoch"], **row, "elapsed_s": round(self.elapsed_s, 3)}
+        # A row is added at the end of its unit (after the evaluation): its time includes the unit.
+        elapsed = self.elapsed_s + (0.0 if self._unit_started is None else time.perf_counter() - self._unit_started)
+        row = {"step": offset + row["epoch"], **row, "elapsed_s": round(elapsed, 3)}
         self.rows.append(row)
         if self.out_dir is not None:
             self._write_csv()

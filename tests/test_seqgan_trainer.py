@@ -76,6 +76,14 @@ def test_full_run_writes_every_output(tmp_path: Path) -> None:
         assert torch.equal(a, b)
 
 
+def test_row_time_includes_its_unit() -> None:
+    trainer = SeqGANTrainer(TINY, None)
+    rows = trainer.run(max_units=2)
+    assert [r["phase"] for r in rows] == ["mle"] * 3
+    assert rows[0]["elapsed_s"] == 0.0  # the untrained generator, before any unit
+    assert 0.0 < rows[1]["elapsed_s"] <= rows[2]["elapsed_s"] <= round(trainer.elapsed_s, 3)
+
+
 def test_same_seed_same_run_and_another_seed_differs(tmp_path: Path) -> None:
     a = SeqGANTrainer(TINY, tmp_path / "a").run()
     b = SeqGANTrainer(TINY, tmp_path / "b").run()
