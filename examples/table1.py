@@ -7,7 +7,7 @@ samples (10,000, as the paper), the oracle scores each sequence, and the table r
 NLL-oracle and the p-value of SeqGAN against each method (Welch's t-test over the per-sequence
 NLLs). Random is the untrained generator.
 
-    python examples/table1.py                          # the fast preset: about 45 minutes on 2 cores
+    python examples/table1.py   # the fast preset: 42 min of training on 2 cores (docs/results/table1_fast)
     python examples/table1.py --preset quick --out results/table1_quick
 
 Writes to --out: one folder per run (``seqgan/``, ``pg_bleu/``, ``scheduled_sampling/``: the
