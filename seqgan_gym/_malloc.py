@@ -9,14 +9,16 @@ where the next block of the same size reuses them (0 faults). Resident memory th
 high-water mark instead of shrinking between allocations; the high-water mark itself is unchanged.
 
 Importing ``seqgan_gym`` calls :func:`keep_freed_memory` once. Set the environment variable
-``SEQGAN_GYM_KEEP_FREED_MEMORY=0`` before the import to leave the allocator as it is.
+``SEQGAN_GYM_KEEP_FREED_MEMORY=0`` (or ``false``, ``no``, ``off``) before the import to leave the
+allocator as it is; a value that is not a switch raises :class:`ValueError`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import os
+
+from seqgan_gym._env import env_flag
 
 # mallopt parameters, from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
@@ -35,7 +37,7 @@ def keep_freed_memory() -> bool:
     ``False`` where the C library is not glibc (macOS, musl, Windows) or when
     ``SEQGAN_GYM_KEEP_FREED_MEMORY=0``: nothing is changed there.
     """
-    if os.environ.get("SEQGAN_GYM_KEEP_FREED_MEMORY", "1") == "0":
+    if not env_flag("SEQGAN_GYM_KEEP_FREED_MEMORY", default=True):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")

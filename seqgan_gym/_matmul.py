@@ -16,13 +16,14 @@ variable ``SEQGAN_GYM_ONEDNN_MATMUL=0`` (or :data:`ENABLED` to ``False``) to alw
 from __future__ import annotations
 
 import functools
-import os
 
 import torch
 
+from seqgan_gym._env import env_flag
+
 #: Whether float32 CPU products may go through oneDNN (default: yes, unless
-#: ``SEQGAN_GYM_ONEDNN_MATMUL=0``). Read at every call, so it can be switched at run time.
-ENABLED: bool = os.environ.get("SEQGAN_GYM_ONEDNN_MATMUL", "1") != "0"
+#: ``SEQGAN_GYM_ONEDNN_MATMUL=0``, ``false``, ``no`` or ``off``). Read at every call, so it can be switched at run time.
+ENABLED: bool = env_flag("SEQGAN_GYM_ONEDNN_MATMUL", default=True)
 
 
 @functools.cache
