@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error(f"--max-hours {args.max_hours}: must be > 0")
     try:
         paper, fast = [read_run(p) for p in args.paper], [read_run(p) for p in args.fast]
-    except (ValueError, json.JSONDecodeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError) as err:  # JSONDecodeError is a ValueError
         parser.error(str(err))
     for option, runs, preset in (("--paper", paper, "paper"), ("--fast", fast, "fast")):
         wrong = [str(r.path) for r in runs if r.preset != preset]
