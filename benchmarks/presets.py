@@ -73,6 +73,8 @@ def read_run(path: Path) -> RunResult:
         if not file.is_file():
             raise ValueError(f"{path}: no {file.name}: not a run folder written by examples/train_oracle.py")
     raw = json.loads(config_file.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{config_file}: not a JSON object of SeqGANConfig fields")
     config = SeqGANConfig.from_dict({k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
     with metrics_file.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))

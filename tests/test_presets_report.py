@@ -98,3 +98,26 @@ def test_rejects_a_folder_without_a_run(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit):
         presets.main(["--paper", str(paper), "--fast", str(tmp_path / "empty"), "--out", str(tmp_path / "p.md")])
     assert "no config.json: not a run folder" in capsys.readouterr().err
+
+
+def test_rejects_a_config_that_is_not_an_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paper = _run(tmp_path / "paper", "paper", 0, [(1, 300.0, 8.70)])
+    fast = _run(tmp_path / "fast", "fast", 0, [(2, 240.0, 8.7)])
+    (fast / "config.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        presets.main(["--paper", str(paper), "--fast", str(fast), "--out", str(tmp_path / "p.md")])
+    assert "config.json: not a JSON object of SeqGANConfig fields" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"), [("--tolerance", "-0.1", "must be >= 0"), ("--max-hours", "0", "must be > 0")]
+)
+def test_rejects_bad_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    paper = _run(tmp_path / "paper", "paper", 0, [(1, 300.0, 8.70)])
+    fast = _run(tmp_path / "fast", "fast", 0, [(2, 240.0, 8.7)])
+    with pytest.raises(SystemExit):
+        presets.main(["--paper", str(paper), "--fast", str(fast), option, value, "--out", str(tmp_path / "p.md")])
+    assert f"{option} {float(value)}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "p.md").exists()
