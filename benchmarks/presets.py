@@ -1,14 +1,15 @@
 """The ``fast`` preset against the ``paper`` preset: the NLL-oracle each reaches, and in what time.
 
     python benchmarks/presets.py --paper RUN [RUN ...] --fast RUN [RUN ...] \
-        [--tolerance 0.05] [--out docs/results/presets.md]
+        [--tolerance 0.05] [--max-hours 3] [--out docs/results/presets.md]
 
 Each RUN is a folder that ``examples/train_oracle.py`` wrote (``config.json`` and ``metrics.csv``);
 nothing is trained here. The report gives, per run, NLL-oracle after pretraining, at the end of the
 MLE control and at the end of SeqGAN, the mean of SeqGAN's last five evaluations (late in a run the
 curve moves by a few hundredths from one generator update to the next), the training time and
 the median time of an adversarial epoch between evaluations (robust to the odd epoch slowed by
-another process).
+another process). A second table splits the training time by phase: MLE pretraining, the MLE
+control, D pretraining and the adversarial epochs.
 It then checks the two targets: the ``fast`` runs' mean final NLL-oracle at most ``--tolerance``
 above the ``paper`` runs' mean (the paper's quality), and every ``fast`` run trained in at most
 ``--max-hours``. A plot of the SeqGAN curves, over adversarial epochs and over training time, is
@@ -34,6 +35,13 @@ from agents.seqgan import PRESETS, SeqGANConfig
 from seqgan_gym._io import atomic_write_png
 
 TAIL = 5  # SeqGAN's last evaluations averaged into the smoothed final value
+#: The phases of a SeqGAN run as the time table names them, in the order they run.
+PHASE_NAMES = {
+    "mle": "MLE pretraining",
+    "mle_continuation": "MLE control",
+    "d_pretrain": "D pretraining",
+    "adversarial": "adversarial",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +59,7 @@ class RunResult:
     nll_seqgan_tail: float  # mean of the last TAIL evaluations
     training_hours: float
     median_adversarial_epoch_s: float
+    phase_seconds: dict[str, float]  # training seconds of each phase, in the order the run went through them
     curve: list[tuple[int, float, float]]  # (adversarial epoch, training s, NLL-oracle) from the phase's start
 
     @property
@@ -94,6 +103,12 @@ def read_run(path: Path) -> RunResult:
         span = int(row["epoch"]) - (int(previous["epoch"]) if previous["phase"] == "adversarial" else 0)
         per_epoch.append((float(row["elapsed_s"]) - float(previous["elapsed_s"])) / span)
         previous = row
+    # A phase's time: from the previous phase's last row to its own (the phases run one after another).
+    phase_seconds: dict[str, float] = {}
+    phase_end = 0.0
+    for phase in dict.fromkeys(r["phase"] for r in rows):
+        end = float([r for r in rows if r["phase"] == phase][-1]["elapsed_s"])
+        phase_seconds[phase], phase_end = end - phase_end, end
     # G_θ is the pretrained one until the adversarial phase starts (the MLE control trains a copy).
     start = float([r for r in rows if r["phase"] != "adversarial"][-1]["elapsed_s"])
     curve = [(0, start, float(pretrained[-1]["nll_oracle"]))]
@@ -110,6 +125,7 @@ def read_run(path: Path) -> RunResult:
         nll_seqgan_tail=statistics.fmean(float(r["nll_oracle"]) for r in adversarial[-TAIL:]),
         training_hours=float(rows[-1]["elapsed_s"]) / 3600,
         median_adversarial_epoch_s=statistics.median(per_epoch),
+        phase_seconds=phase_seconds,
         curve=curve,
     )
 
@@ -178,11 +194,26 @@ def report(
     ]
     if not verdict["all_finished"]:
         lines.append("- Some runs are unfinished (marked): these are interim numbers, not the result.")
+
+    def minutes(r: RunResult, phase: str) -> str:
+        return f"{r.phase_seconds[phase] / 60:,.1f}" if phase in r.phase_seconds else ""
+
     lines += [
+        "",
+        "Training time by phase (min):",
+        "",
+        f"| run | {' | '.join(PHASE_NAMES.values())} | total |",
+        f"|---|{'---|' * len(PHASE_NAMES)}---|",
+        *(
+            f"| {r.path.name} ({r.preset}, seed {r.seed}) | "
+            f"{' | '.join(minutes(r, phase) for phase in PHASE_NAMES)} | {r.training_hours * 60:,.1f} |"
+            for r in (*paper, *fast)
+        ),
         "",
         "NLL-oracle: the oracle's mean NLL of 10,000 samples of the generator (nats per token), as each run "
         "evaluated it. Training time: the last row's `elapsed_s` in `metrics.csv` (pretraining, the MLE control "
-        "and evaluations included). The median adversarial epoch is taken over the spans between consecutive "
+        "and evaluations included); a phase's time runs from the previous phase's last row to its own. "
+        "The median adversarial epoch is taken over the spans between consecutive "
         "evaluations in `elapsed_s`.",
         "",
     ]

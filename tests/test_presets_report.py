@@ -68,6 +68,12 @@ def test_report_numbers_and_targets(tmp_path: Path) -> None:
     paper_run = presets.read_run(paper)
     assert paper_run.median_adversarial_epoch_s == pytest.approx(100.0)
     assert presets.read_run(fast_a).median_adversarial_epoch_s == pytest.approx(10.0)
+    # Each phase from the previous phase's last row to its own: 100, 50, 50 s, then 2000 - 200 s adversarial
+    assert paper_run.phase_seconds == pytest.approx(
+        {"mle": 100.0, "mle_continuation": 50.0, "d_pretrain": 50.0, "adversarial": 1800.0}
+    )
+    assert list(paper_run.phase_seconds) == ["mle", "mle_continuation", "d_pretrain", "adversarial"]
+    assert "| paper (paper, seed 0) | 1.7 | 0.8 | 0.8 | 30.0 | 33.3 |" in text  # minutes
     assert paper_run.curve[0] == (0, 200.0, 9.0)  # the pretrained G_θ when the adversarial phase starts
 
 
