@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         "50 x (10k negatives + 3 D epochs) + 200 x (generator update + 5 x (10k negatives + 3 D epochs) + "
         "evaluation)), not a run. Peak RSS is the process's high-water mark after each unit.",
         "",
+        "The `paper` preset run end to end, beside the `fast` preset: [presets.md](presets.md).",
+        "",
     ]
     write_report(lines, args.out)
 
