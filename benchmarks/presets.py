@@ -22,6 +22,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import math
 import os
 import statistics
 import sys
@@ -255,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-hours", type=float, default=3.0, help="training time target (default 3)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/presets.md"), help="the report (markdown)")
     args = parser.parse_args(argv)
-    if args.tolerance < 0:
-        parser.error(f"--tolerance {args.tolerance}: must be >= 0")
-    if args.max_hours <= 0:
-        parser.error(f"--max-hours {args.max_hours}: must be > 0")
+    if not (math.isfinite(args.tolerance) and args.tolerance >= 0):
+        parser.error(f"--tolerance {args.tolerance}: must be a finite number >= 0")
+    if not (math.isfinite(args.max_hours) and args.max_hours > 0):
+        parser.error(f"--max-hours {args.max_hours}: must be a finite number > 0")
     try:
         paper, fast = [read_run(p) for p in args.paper], [read_run(p) for p in args.fast]
     except (ValueError, TypeError, KeyError) as err:  # JSONDecodeError is a ValueError

@@ -116,7 +116,13 @@ def test_rejects_a_config_that_is_not_an_object(tmp_path: Path, capsys: pytest.C
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "message"), [("--tolerance", "-0.1", "must be >= 0"), ("--max-hours", "0", "must be > 0")]
+    ("option", "value", "message"),
+    [
+        ("--tolerance", "-0.1", "must be a finite number >= 0"),
+        ("--tolerance", "nan", "must be a finite number >= 0"),
+        ("--max-hours", "0", "must be a finite number > 0"),
+        ("--max-hours", "inf", "must be a finite number > 0"),
+    ],
 )
 def test_rejects_bad_targets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
