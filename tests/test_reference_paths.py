@@ -66,14 +66,20 @@ def test_monte_carlo_rewards_agree_with_re_encoded_multinomial_rollouts() -> Non
     )
     sequences = _tokens(3, 3)
     n = 4000
-    expected = reference.rollout_rewards(rollout_policy, disc, sequences, n, torch.Generator().manual_seed(4))
+    # The reference rolls out one completion per row: n copies of each sequence, averaged, give its
+    # n-rollout estimate in one batched pass instead of n Python passes.
+    expected = (
+        reference.rollout_rewards(rollout_policy, disc, sequences.repeat(n, 1), 1, torch.Generator().manual_seed(4))
+        .view(n, 3, T)
+        .mean(dim=0)
+    )
     estimator = MonteCarloQEstimator(rollout_policy, disc, n_rollouts=n)
     estimator.reset(3)
     stream = torch.Generator().manual_seed(5)
     ours = torch.stack([estimator.advance(sequences[:, t], stream) for t in range(T - 1)], dim=1)
     torch.testing.assert_close(ours, expected[:, : T - 1], rtol=0, atol=0.04)
     assert (ours - expected[:, : T - 1]).abs().mean() < 0.015
-    # Q_T = D(Y): the reference adds it up 4,000 times in float32, hence 1e-4.
+    # Q_T = D(Y): the reference averages 4,000 equal float32 scores, hence 1e-4.
     torch.testing.assert_close(disc.prob_real(sequences), expected[:, T - 1], rtol=0, atol=1e-4)
     assert expected[:, : T - 1].std() > 0.05  # the Q-values do vary: the comparison has something to check
 
