@@ -194,7 +194,10 @@ def report(
         f"{met(verdict['time_met'])}.",
     ]
     if not verdict["all_finished"]:
-        lines.append("- Some runs are unfinished (marked): these are interim numbers, not the result.")
+        lines.append(
+            "- Some runs are unfinished (marked): their numbers stop where the run stopped, and a verdict "
+            "that takes them in holds for that point, not for the full schedule."
+        )
 
     def minutes(r: RunResult, phase: str) -> str:
         return f"{r.phase_seconds[phase] / 60:,.1f}" if phase in r.phase_seconds else ""

@@ -5,8 +5,9 @@
 For each unit the table gives our time (best of ``--repeats``), the time of the straightforward
 reference in ``benchmarks/reference.py`` (one run: it is slow), their ratio, the target, and the
 FLOP floor: the unit's matmul arithmetic at this machine's matmul peak, measured in the same run
-(a 2048³ float32 and bfloat16 matmul; float32 as our models multiply, through
-``seqgan_gym._matmul.mm``, and torch's default ``a @ b`` for comparison). Also: the peak
+(a 2048³ float32 and bfloat16 matmul, the bfloat16 one at 512³ on a CPU without bfloat16 dot
+products; float32 as our models multiply, through ``seqgan_gym._matmul.mm``, and torch's default
+``a @ b`` for comparison). Also: the peak
 resident memory after each unit, and the ``paper`` preset's schedule estimated from the units
 (120 MLE epochs, 50 x 3 discriminator pretraining epochs, 200 adversarial epochs of one generator
 update and 5 x 3 discriminator epochs, 10,000 fresh negatives per discriminator round).
@@ -49,14 +50,17 @@ HIGHWAY_FLOP = 2 * 2 * 1720 * 1720  # the highway layer's two matmuls, per seque
 
 
 def peak_matmul_gflops(
-    dtype: torch.dtype, device: torch.device, product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = torch.mm
+    dtype: torch.dtype,
+    device: torch.device,
+    product: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = torch.mm,
+    size: int = 2048,
 ) -> float:
-    """GFLOP/s of a 2048³ ``product`` in ``dtype`` (best of 5)."""
-    a = torch.randn(2048, 2048, device=device).to(dtype)
-    b = torch.randn(2048, 2048, device=device).to(dtype)
+    """GFLOP/s of a ``size``³ ``product`` in ``dtype`` (best of 5)."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
     product(a, b)
     best = min(timed(lambda: _sync(product(a, b), device), 5))
-    return 2 * 2048**3 / best / 1e9
+    return 2 * size**3 / best / 1e9
 
 
 def _sync(x: object, device: torch.device) -> object:
@@ -100,7 +104,10 @@ def main(argv: list[str] | None = None) -> None:
 
     fp32 = peak_matmul_gflops(torch.float32, device, mm)  # as the models multiply (oneDNN where it is faster)
     fp32_default = peak_matmul_gflops(torch.float32, device)
-    bf16 = peak_matmul_gflops(torch.bfloat16, device)
+    # Without bfloat16 dot products a 2048³ bfloat16 product takes about a minute (0.3 GFLOP/s on an
+    # AVX2 EPYC); 512³ shows that rate in seconds.
+    bf16_size = 2048 if native_bfloat16(device) else 512
+    bf16 = peak_matmul_gflops(torch.bfloat16, device, size=bf16_size)
     d_rate = bf16 if Discriminator(V, T).to(device).uses_bfloat16 else fp32
     rows: list[tuple[str, float, float | None, str, float, float]] = []  # unit, ours, ref, target, floor, rss
 
@@ -205,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{torch.get_num_threads()} threads, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}); "
         f"measured matmul peak {fp32:.0f} GFLOP/s float32 as our models multiply "
         f"(oneDNN: {device.type == 'cpu' and matmul.ENABLED and matmul.onednn_available()}; "
-        f"torch's default `a @ b`: {fp32_default:.0f}), {bf16:.0f} GFLOP/s bfloat16; "
+        f"torch's default `a @ b`: {fp32_default:.0f}), {bf16:.{0 if bf16 >= 10 else 2}f} GFLOP/s bfloat16"
+        f"{'' if bf16_size == 2048 else f' (a {bf16_size}³ product)'}; "
         f"D's precision: {'bfloat16' if d_rate == bf16 else 'float32'} "
         f"(native bfloat16: {native_bfloat16(device)}).",
         "",

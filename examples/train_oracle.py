@@ -37,9 +37,10 @@ import seqgan_gym
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
 
 PRESET_HELP = {
-    "quick": "~2 min on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
+    "quick": "2-6 min on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
     "fast": "< 1 h on 2 CPU cores: 50 MLE epochs, 25 x 2 D rounds, 50 adversarial epochs, 1 small D round each",
-    "paper": "the paper's schedule: 120 MLE epochs, D pretraining 50 x 3, 200 adversarial epochs (~10 h, 2 CPU cores)",
+    "paper": "the paper's schedule: 120 MLE epochs, D pretraining 50 x 3, 200 adversarial epochs "
+    "(2 CPU cores: 10 h with AVX-512, ~29 h with AVX2 only)",
 }
 
 

@@ -62,7 +62,7 @@ def test_report_numbers_and_targets(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "paper (unfinished: 3 of 200)" in text
     assert "| [../paper](../paper/) |" in text  # linked relative to the report
-    assert "interim numbers" in text
+    assert "their numbers stop where the run stopped" in text
     assert out.with_suffix(".png").stat().st_size > 0
     # Seconds per adversarial epoch: 100, 100, 1600 for paper (median 100); fast evaluates every 2 epochs: 10, 10
     paper_run = presets.read_run(paper)
