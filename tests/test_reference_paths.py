@@ -66,8 +66,8 @@ def test_monte_carlo_rewards_agree_with_re_encoded_multinomial_rollouts() -> Non
     )
     sequences = _tokens(3, 3)
     n = 4000
-    # The reference rolls out one completion per row: n copies of each sequence, averaged, give its
-    # n-rollout estimate in one batched pass instead of n Python passes.
+    # With one rollout per row, n copies of each sequence, averaged, give the reference's n-rollout
+    # estimate in one batched pass instead of n Python passes.
     expected = (
         reference.rollout_rewards(rollout_policy, disc, sequences.repeat(n, 1), 1, torch.Generator().manual_seed(4))
         .view(n, 3, T)
