@@ -153,18 +153,22 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
 
 
 class RolloutPolicySync(_AfterEachUpdate):
-    """β ← update_rate·β + (1 - update_rate)·θ after every generator update (paper: 0.8).
+    """β ← θ after every generator update, as in the paper's Algorithm 1 (the default).
 
-    As in the reference code the embedding is copied outright and the other parameters blended.
+    The reference code (LantaoYu/SeqGAN) computes a blend β ← 0.8·β + 0.2·θ in
+    ``Rollout.update_params()``, but its rollout sampling graph is built once from ``tf.identity``
+    of the generator's live variables, so the blend never reaches it: it rolls out the current θ.
+    ``update_rate > 0`` keeps the blend as a variant, a delayed copy of G_θ:
+    β ← update_rate·β + (1 - update_rate)·θ, with the embedding copied outright as that blend does.
 
-    :param update_rate: the weight of the old β (``0 <= update_rate < 1``; 0 copies θ).
+    :param update_rate: the weight of the old β (``0 <= update_rate < 1``; 0, the default, copies θ).
     :param rollout_policy: G_β; ``None``: the env's Monte Carlo wrapper's ``rollout_policy``.
     :param generator: G_θ; ``None``: the policy's ``generator``.
     """
 
     def __init__(
         self,
-        update_rate: float = 0.8,
+        update_rate: float = 0.0,
         rollout_policy: TokenLSTM | None = None,
         generator: TokenLSTM | None = None,
         verbose: int = 0,
@@ -202,7 +206,7 @@ class RolloutPolicySync(_AfterEachUpdate):
         beta, theta = self.rollout_policy, self.generator
         assert beta is not None and theta is not None
         for (name, b), t in zip(beta.named_parameters(), theta.parameters(), strict=True):
-            if name == "embedding":
+            if name == "embedding" or self.update_rate == 0.0:
                 b.copy_(t)
             else:
                 b.mul_(self.update_rate).add_(t, alpha=1.0 - self.update_rate)

@@ -74,7 +74,7 @@ METHOD_PHASES: dict[str, str] = {
 CHECKPOINT_NAME = "checkpoint.pt"
 _CHECKPOINT_FORMAT = 1
 _HELD_OUT_SEED = 1  # NLL-test's held-out oracle samples (the real set uses seed 0)
-_INIT_STREAM, _EVAL_STREAM, _UNIT_STREAM = 0, 1, 2  # keys of a run's random streams (see stream_seed)
+_INIT_STREAM, _EVAL_STREAM, _UNIT_STREAM, _D_ACCURACY_STREAM = 0, 1, 2, 3  # a run's random streams (stream_seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +100,8 @@ class SeqGANConfig:
 
     Generator: ``batch_size`` sequences per update (64), ``generator_lr`` (Adam 0.01, MLE and
     policy gradient alike), ``max_grad_norm`` (5.0), ``n_rollouts`` N (16),
-    ``rollout_update_rate`` (0.8).
+    ``rollout_update_rate`` (0: β ← θ after every update, as in Algorithm 1; r > 0 is the delayed
+    copy β ← r·β + (1 - r)·θ, see :class:`~agents.callbacks.RolloutPolicySync`).
 
     Discriminator: ``d_steps`` (5) rounds of fresh negatives per generator update, ``k_epochs``
     (3) each, ``d_batch_size`` (64), ``discriminator_lr`` (Adam 1e-4), ``n_negatives`` per round
@@ -130,7 +131,7 @@ class SeqGANConfig:
     generator_lr: float = 0.01
     max_grad_norm: float = 5.0
     n_rollouts: int = 16
-    rollout_update_rate: float = 0.8
+    rollout_update_rate: float = 0.0
     d_steps: int = 5
     k_epochs: int = 3
     d_batch_size: int = 64
@@ -529,6 +530,7 @@ class SeqGANTrainer:
             stats = {"g_loss": self.model.last_stats["loss"], "mean_reward": self.model.last_stats["mean_reward"]}
             if self.d_callback is not None:
                 stats["d_loss"] = self.d_callback.last_loss
+                stats.update(self.discriminator_accuracy(index))
             self._maybe_record(phase, index + 1, cfg.adversarial_epochs, self.generator, stats)
 
     def _end_of_pretraining(self) -> None:
@@ -545,6 +547,24 @@ class SeqGANTrainer:
         stream = torch.Generator(device=generator.device).manual_seed(stream_seed(self.config.seed, _EVAL_STREAM))
         samples = generator.sample(self.config.n_eval, generator=stream)
         return nll_oracle(self.oracle, samples), nll_test(generator, self.held_out)
+
+    def discriminator_accuracy(self, epoch: int, n: int = 1000) -> dict[str, float]:
+        """D's accuracy on ``n`` held-out real sequences and ``n`` fresh samples of G_θ (threshold 0.5).
+
+        Logged every adversarial epoch beside the mean reward, so that a saturating D (accuracy near 1
+        on both, reward near 0) shows. Its samples come from a stream of their own, so the training
+        streams are untouched.
+        """
+        n = min(n, len(self.held_out))
+        stream = torch.Generator(device=self.generator.device)
+        stream.manual_seed(stream_seed(self.config.seed, _D_ACCURACY_STREAM, epoch))
+        fake = self.generator.sample(n, generator=stream)
+        real_prob = self.discriminator.prob_real(self.held_out[:n])
+        fake_prob = self.discriminator.prob_real(fake)
+        return {
+            "d_acc_real": (real_prob > 0.5).float().mean().item(),
+            "d_acc_fake": (fake_prob <= 0.5).float().mean().item(),
+        }
 
     def _maybe_record(
         self, phase: str, epoch: int, n_epochs: int, generator: LSTMGenerator, stats: dict[str, float]
@@ -583,6 +603,8 @@ class SeqGANTrainer:
         "g_loss",
         "d_loss",
         "mean_reward",
+        "d_acc_real",
+        "d_acc_fake",
         "truth_prob",
         "elapsed_s",
     )
@@ -607,7 +629,7 @@ class SeqGANTrainer:
             if row.get(name) is not None:
                 for curve in curves.get(row["phase"], ()):
                     self._writer.add_scalar(f"{name}/{curve}", row[name], row["step"])
-        for name in ("g_loss", "d_loss", "mean_reward"):
+        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake"):
             if row.get(name) is not None:
                 self._writer.add_scalar(f"{row['phase']}/{name}", row[name], row["step"])
 

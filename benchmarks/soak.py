@@ -80,7 +80,7 @@ def build(seed: int) -> tuple[REINFORCE, list[Any], OracleLSTM, Discriminator, L
             optimizer=discriminator_optimizer(discriminator),
             seed=seed,
         ),
-        RolloutPolicySync(0.8, rollout_policy=rollout_policy),
+        RolloutPolicySync(rollout_policy=rollout_policy),
     ]
     return model, callbacks, oracle, discriminator, rollout_policy
 

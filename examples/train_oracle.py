@@ -174,7 +174,9 @@ def print_row(row: dict[str, Any]) -> None:
     if "nll_oracle" not in row:
         return
     extra = "".join(
-        f", {name} {row[name]:.4f}" for name in ("g_loss", "d_loss", "mean_reward") if row.get(name) is not None
+        f", {name} {row[name]:.4f}"
+        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake")
+        if row.get(name) is not None
     )
     log(
         f"  {row['phase']:>16s} epoch {row['epoch']:4d}: nll_oracle {row['nll_oracle']:.4f}, "

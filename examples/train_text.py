@@ -67,6 +67,7 @@ class TextRunConfig:
     adversarial_epochs: int = 30
     batch_size: int = 64
     n_rollouts: int = 16
+    rollout_update_rate: float = 0.0  # 0: β ← θ (Algorithm 1); r > 0: the delayed copy
     n_negatives: int = 2500
     n_eval: int = 2000
     discriminator_filter_sizes: tuple[int, ...] | None = None  # None: the paper's widths that fit in T
@@ -154,7 +155,7 @@ def run(config: TextRunConfig, out: Path, say: Callable[[str], None] = log) -> d
     d_training = DiscriminatorTrainingCallback(
         d_steps=1, k_epochs=1, n_negatives=config.n_negatives, optimizer=d_optimizer
     )
-    callbacks = [d_training, RolloutPolicySync(0.8, rollout_policy=rollout_policy)]
+    callbacks = [d_training, RolloutPolicySync(config.rollout_update_rate, rollout_policy=rollout_policy)]
     for epoch in range(config.adversarial_epochs):
         model.learn(config.batch_size * seq_len, callback=callbacks, reset_num_timesteps=False)
         stats = model.last_stats

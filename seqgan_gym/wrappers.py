@@ -64,7 +64,7 @@ class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.i
 
     :param env: a ``TokenGenerationEnv`` (possibly wrapped).
     :param rollout_policy: G_β, a ``TokenLSTM`` such as ``LSTMGenerator``; it is read live, so
-        updating its parameters in place (β ← 0.8 β + 0.2 θ) takes effect at the next step.
+        updating its parameters in place (β ← θ) takes effect at the next step.
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"`` (the only mode; see ``REWARD_MODES``).
     """

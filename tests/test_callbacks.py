@@ -52,6 +52,21 @@ def test_rollout_policy_sync_blends_beta_towards_theta(env) -> None:
         torch.testing.assert_close(b, expected, rtol=0, atol=1e-6)
 
 
+def test_rollout_policy_sync_default_copies_theta(env) -> None:
+    """Algorithm 1's β ← θ: after every update G_β equals G_θ exactly (the default)."""
+    model = _reinforce(env)
+    beta = env.get_attr("rollout_policy")[0]
+    theta = model.policy.generator
+    with torch.no_grad():  # start β and θ apart, so a missing copy is visible
+        theta.w_out.add_(1.0)
+    sync = RolloutPolicySync()
+    assert sync.update_rate == 0.0
+    for _ in range(2):
+        model.learn(STEPS_PER_UPDATE, callback=sync, reset_num_timesteps=False)
+        for b, t in zip(beta.state_dict().values(), theta.state_dict().values(), strict=True):
+            assert torch.equal(b, t)
+
+
 def test_sync_runs_once_per_update(env) -> None:
     sync = RolloutPolicySync()
     _reinforce(env).learn(3 * STEPS_PER_UPDATE, callback=sync)

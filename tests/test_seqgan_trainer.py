@@ -58,6 +58,7 @@ def test_full_run_writes_every_output(tmp_path: Path) -> None:
     adversarial = [r for r in rows if r["phase"] == "adversarial"]
     assert [r["step"] for r in adversarial] == [4, 5, 6]  # Figure 2's x axis continues after pretraining
     assert all(0 <= r["mean_reward"] <= 1 and math.isfinite(r["d_loss"]) for r in adversarial)
+    assert all(0 <= r["d_acc_real"] <= 1 and 0 <= r["d_acc_fake"] <= 1 for r in adversarial)
 
     with open(tmp_path / "metrics.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -74,6 +75,37 @@ def test_full_run_writes_every_output(tmp_path: Path) -> None:
     model = REINFORCE.load(tmp_path / "generator.zip")  # the final G_θ, loadable on its own
     for a, b in zip(model.policy.generator.parameters(), trainer.generator.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_every_preset_rolls_out_the_current_generator() -> None:
+    """Algorithm 1's β ← θ: after every adversarial epoch G_β equals G_θ; r > 0 is the delayed copy."""
+    assert all(config.rollout_update_rate == 0 for config in PRESETS.values())
+    trainer = SeqGANTrainer(TINY, None)
+    trainer.run(max_units=len(TINY.units()) - 2)
+    for _ in range(2):
+        assert trainer.units[trainer.units_done][0] == "adversarial"
+        trainer.run(max_units=1)
+        beta, theta = trainer.rollout_policy.state_dict(), trainer.generator.state_dict()
+        assert all(torch.equal(beta[name], theta[name]) for name in theta)
+    delayed = SeqGANTrainer(dataclasses.replace(TINY, rollout_update_rate=0.8), None)
+    delayed.run()
+    assert not torch.equal(delayed.rollout_policy.w_out, delayed.generator.w_out)
+
+
+def test_discriminator_accuracy_counts_each_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = SeqGANTrainer(TINY, None)
+    real = trainer.held_out
+    # A D that calls exactly the held-out real sequences real: both accuracies are 1.
+    monkeypatch.setattr(
+        trainer.discriminator,
+        "prob_real",
+        lambda tokens: (tokens.unsqueeze(1) == real.unsqueeze(0)).all(-1).any(-1).float(),
+    )
+    accuracy = trainer.discriminator_accuracy(0, n=16)
+    assert accuracy["d_acc_real"] == 1.0
+    assert accuracy["d_acc_fake"] > 0.5  # samples that repeat a held-out sequence count as misjudged
+    monkeypatch.setattr(trainer.discriminator, "prob_real", lambda tokens: torch.ones(len(tokens)))
+    assert trainer.discriminator_accuracy(0, n=16) == {"d_acc_real": 1.0, "d_acc_fake": 0.0}
 
 
 def test_row_time_includes_its_unit() -> None:
