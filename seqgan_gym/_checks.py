@@ -24,6 +24,35 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
     return value
 
 
+def check_float(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` in the given interval, or raise ``ValueError`` naming ``name``.
+
+    ``low`` / ``high`` bound it (``None``: unbounded); ``low_open`` / ``high_open`` exclude the bound
+    itself, e.g. ``check_float("lr", lr, 0, low_open=True)`` for ``lr > 0``. Booleans, strings and
+    NaN or infinite values are refused.
+    """
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+    number = float(value) if ok else math.nan
+    ok = ok and math.isfinite(number)
+    if ok and low is not None:
+        ok = number > low if low_open else number >= low
+    if ok and high is not None:
+        ok = number < high if high_open else number <= high
+    if not ok:
+        lo = "(-inf" if low is None else f"{'(' if low_open else '['}{low:g}"
+        hi = "inf)" if high is None else f"{high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {lo}, {hi}, got {value!r}")
+    return number
+
+
 def check_tokens(
     name: str,
     tokens: Any,
