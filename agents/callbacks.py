@@ -20,7 +20,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
-from seqgan_gym._checks import check_int, fault_context
+from seqgan_gym._checks import check_float, check_int, fault_context
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, TokenLSTM
 
@@ -118,9 +118,7 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         self.d_steps = check_int("d_steps", d_steps, minimum=1)
         self.k_epochs = check_int("k_epochs", k_epochs, minimum=1)
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = check_float("lr", lr, 0, low_open=True)
         self.n_negatives = None if n_negatives is None else check_int("n_negatives", n_negatives, minimum=1)
         self.optimizer = optimizer
         self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
@@ -174,12 +172,10 @@ class RolloutPolicySync(_AfterEachUpdate):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        if isinstance(update_rate, bool) or not isinstance(update_rate, (int, float)) or not 0 <= update_rate < 1:
-            raise ValueError(f"update_rate must be a number in [0, 1), got {update_rate!r}")
+        self.update_rate = check_float("update_rate", update_rate, 0, 1, high_open=True)
         for name, value in (("rollout_policy", rollout_policy), ("generator", generator)):
             if value is not None and not isinstance(value, TokenLSTM):
                 raise TypeError(f"{name} must be a TokenLSTM (e.g. LSTMGenerator) or None, got {type(value).__name__}")
-        self.update_rate = float(update_rate)
         self.rollout_policy, self.generator = rollout_policy, generator
 
     def _on_training_start(self) -> None:

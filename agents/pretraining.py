@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
 
-from seqgan_gym._checks import check_int, check_tokens, fault_context
+from seqgan_gym._checks import check_float, check_int, check_tokens, fault_context
 from seqgan_gym.models import Discriminator, TokenLSTM
-
-
-def _check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def mle_optimizer(generator: TokenLSTM, lr: float = 0.01) -> torch.optim.Adam:
     """The reference code's generator optimiser: Adam, lr 0.01 (torch's fused implementation: one kernel per step)."""
-    return torch.optim.Adam(generator.parameters(), lr=_check_positive("lr", lr), fused=True)
+    return torch.optim.Adam(generator.parameters(), lr=check_float("lr", lr, 0, low_open=True), fused=True)
 
 
 def mle_epoch(
@@ -79,7 +72,7 @@ def supervised_epoch(
         "real_data", real_data, generator.vocab_size, exact_len=generator.seq_len, device=generator.device
     )
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    max_grad_norm = _check_positive("max_grad_norm", max_grad_norm)
+    max_grad_norm = check_float("max_grad_norm", max_grad_norm, 0, low_open=True)
     n_batches = real_data.shape[0] // batch_size
     if n_batches == 0:
         raise ValueError(f"real_data must hold at least batch_size={batch_size} sequences, got {real_data.shape[0]}")
@@ -129,9 +122,9 @@ def mle_pretrain(
 def discriminator_optimizer(discriminator: Discriminator, lr: float = 1e-4) -> torch.optim.Adam:
     """The reference code's discriminator optimiser: Adam, lr 1e-4 (torch's fused implementation: one kernel per step).
 
-    D has 7 M parameters, so the per-tensor Adam costs a quarter of a training step on the CPU.
+    D has 7 M parameters: the fused step makes one pass over them where the unfused one makes several.
     """
-    return torch.optim.Adam(discriminator.parameters(), lr=_check_positive("lr", lr), fused=True)
+    return torch.optim.Adam(discriminator.parameters(), lr=check_float("lr", lr, 0, low_open=True), fused=True)
 
 
 def train_discriminator(

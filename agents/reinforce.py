@@ -3,7 +3,7 @@
 One generator update:
 
 1. ``collect_episodes``: the policy G_θ writes ``n_envs`` sequences of T tokens, one env step per
-   token; the env (Monte Carlo wrapped) returns r_t = Q_t (design §2).
+   token; the env (Monte Carlo wrapped) returns r_t = Q_t (docs/design.md §2).
 2. ``train``: returns G_t = r_t + γ G_{t+1} (γ = 0 by default, so G_t = Q_t), then
    ``loss = -Σ_b Σ_t log G_θ(y_t | Y_{1:t-1}) · G_t``: summed over batch and tokens as in the
    reference code, Adam lr 0.01, global grad-norm clip 5.0.
@@ -15,7 +15,6 @@ SB3 callbacks see every env step (``on_step``) and the episodes of each update
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import zipfile
@@ -33,7 +32,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
 from agents.policies import LSTMGeneratorPolicy
-from seqgan_gym._checks import check_int, describe_non_finite, non_finite_names
+from seqgan_gym._checks import check_float, check_int, describe_non_finite, non_finite_names
 from seqgan_gym._io import atomic_write
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -77,12 +76,10 @@ class REINFORCE(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        if not callable(learning_rate) and not (_positive_finite(learning_rate)):
-            raise ValueError(f"learning_rate must be a positive finite number or a schedule, got {learning_rate!r}")
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must be a number in [0, 1], got {gamma!r}")
-        if not _positive_finite(max_grad_norm):
-            raise ValueError(f"max_grad_norm must be a positive finite number, got {max_grad_norm!r}")
+        if not callable(learning_rate):  # else a schedule: SB3 calls it with the progress remaining
+            check_float("learning_rate", learning_rate, 0, low_open=True)
+        gamma = check_float("gamma", gamma, 0, 1)
+        max_grad_norm = check_float("max_grad_norm", max_grad_norm, 0, low_open=True)
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}")
         if isinstance(policy, str) and policy not in self.policy_aliases:
@@ -215,16 +212,13 @@ class REINFORCE(BaseAlgorithm):
         One update uses ``n_envs * seq_len`` env steps (the paper: 64 x 20). ``log_interval``: dump
         the logger every that many updates.
         """
-        if (
-            isinstance(total_timesteps, bool)
-            or not isinstance(total_timesteps, (int, np.integer))
-            or total_timesteps < 1
-        ):
-            raise ValueError(f"total_timesteps must be a positive integer, got {total_timesteps!r}")
-        if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
-            raise ValueError(f"log_interval must be a positive integer, got {log_interval!r}")
+        try:
+            total_timesteps = check_int("total_timesteps", total_timesteps, minimum=1)
+            log_interval = check_int("log_interval", log_interval, minimum=1)
+        except TypeError as err:  # learn() reports every bad count as a ValueError
+            raise ValueError(str(err)) from None
         total_timesteps, callback = self._setup_learn(
-            int(total_timesteps), callback, reset_num_timesteps, tb_log_name, progress_bar
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
         callback.on_training_start(locals(), globals())
         while self.num_timesteps < total_timesteps:
@@ -340,10 +334,6 @@ class REINFORCE(BaseAlgorithm):
                 f"{str(path)!r} does not fit its own configuration (vocab_size={v}, seq_len={t}): {err}"
             ) from err
         return model
-
-
-def _positive_finite(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
 def _is_json(value: Any) -> bool:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from agents.pretraining import supervised_epoch
-from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym._checks import check_float, check_int, check_tokens
 from seqgan_gym.models import TokenLSTM
 from seqgan_gym.sampling import sample_from_logits
 
@@ -47,9 +48,7 @@ class SamplingSchedule:
     def __post_init__(self) -> None:
         if self.kind not in SCHEDULES:
             raise ValueError(f"kind must be one of {list(SCHEDULES)}, got {self.kind!r}")
-        k = self.k
-        if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k):
-            raise ValueError(f"k must be a finite number, got {k!r}")
+        k = check_float("k", self.k)
         allowed = {
             "inverse_sigmoid": (k >= 1, "k >= 1"),
             "exponential": (0 < k < 1, "0 < k < 1"),
@@ -59,9 +58,7 @@ class SamplingSchedule:
         ok, rule = allowed[self.kind]
         if not ok:
             raise ValueError(f"k must satisfy {rule} for the {self.kind!r} schedule, got {k!r}")
-        m = self.minimum
-        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m <= 1:
-            raise ValueError(f"minimum must be a number in [0, 1], got {m!r}")
+        _check_unit_interval("minimum", self.minimum, "a number")
 
     def truth_prob(self, epoch: int) -> float:
         """ε_i for epoch ``i = epoch`` (0-based): the probability of feeding the true token."""
@@ -80,10 +77,12 @@ class SamplingSchedule:
         return min(1.0, max(float(self.minimum), eps))
 
 
-def _check_prob(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
+def _check_unit_interval(name: str, value: Any, what: str = "a probability") -> float:
+    """``value`` as a float in [0, 1], or a ``ValueError`` that says ``name`` must be ``what`` in [0, 1]."""
+    try:
+        return check_float(name, value, 0, 1)
+    except ValueError:
+        raise ValueError(f"{name} must be {what} in [0, 1], got {value!r}") from None
 
 
 def scheduled_sampling_loss(
@@ -101,7 +100,7 @@ def scheduled_sampling_loss(
     :return: a scalar tensor, the mean per-token NLL (differentiable).
     """
     tokens = check_tokens("tokens", tokens, generator.vocab_size, max_len=generator.seq_len, device=generator.device)
-    truth_prob = _check_prob("truth_prob", truth_prob)
+    truth_prob = _check_unit_interval("truth_prob", truth_prob)
     if random is not None and not isinstance(random, torch.Generator):
         raise TypeError(f"random must be a torch.Generator or None, got {type(random).__name__}")
     weights = torch.full(tokens.shape, 1.0 / tokens.numel(), device=generator.device)
@@ -137,7 +136,7 @@ def scheduled_sampling_epoch(
     :param truth_prob: ε_i of this epoch (e.g. ``SamplingSchedule().truth_prob(i)``).
     :return: the mean of the batch losses (nats per token).
     """
-    truth_prob = _check_prob("truth_prob", truth_prob)
+    truth_prob = _check_unit_interval("truth_prob", truth_prob)
     return supervised_epoch(
         generator,
         real_data,

@@ -28,10 +28,12 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE
 from agents.pretraining import mle_epoch, mle_optimizer
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 
 def main() -> None:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions of each unit (>= 1)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/bench_agent.md"))

@@ -32,6 +32,7 @@ from _timing import timed, write_report  # benchmarks/_timing.py (scripts run fr
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 import seqgan_gym
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import BLEUScorer, bleu, self_bleu, self_bleu_scores
 
 MAX_N = 4
@@ -67,6 +68,7 @@ def nltk_loop(pairs: list[tuple[list[list[str]], list[str]]]) -> tuple[float, li
 
 
 def main() -> None:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hypotheses", type=int, default=2000, help="sentences scored (>= 2)")
     parser.add_argument("--nltk-hypotheses", type=int, default=100, help="sentences nltk scores (1..--hypotheses)")

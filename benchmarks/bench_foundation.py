@@ -27,9 +27,11 @@ from reference import multinomial_sample
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, OracleLSTM
 from seqgan_gym._io import atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
 
 
 def main() -> None:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions of each unit (>= 1)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/bench_foundation.md"))

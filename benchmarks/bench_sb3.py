@@ -34,6 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import GeneratorPolicy
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym._matmul import mm
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.wrappers import MonteCarloRewardWrapper
@@ -82,6 +83,7 @@ def arithmetic_floor_per_step(oracle: OracleLSTM, discriminator: Discriminator, 
 
 
 def main() -> None:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=2, help="episodes timed per env (>= 1)")
     parser.add_argument("--ppo-updates", type=int, default=3, help="PPO updates timed (>= 1)")

@@ -38,6 +38,7 @@ import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE
 from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer, train_discriminator
 from seqgan_gym import _matmul as matmul
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym._matmul import mm
 from seqgan_gym.models import Discriminator, LSTMGenerator, native_bfloat16
 from seqgan_gym.oracle import OracleLSTM
@@ -85,6 +86,7 @@ def cpu_model() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each of our units, best taken (>= 1)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="auto: CUDA when available")
@@ -104,8 +106,8 @@ def main(argv: list[str] | None = None) -> None:
 
     fp32 = peak_matmul_gflops(torch.float32, device, mm)  # as the models multiply (oneDNN where it is faster)
     fp32_default = peak_matmul_gflops(torch.float32, device)
-    # Without bfloat16 dot products a 2048³ bfloat16 product takes about a minute (0.3 GFLOP/s on an
-    # AVX2 EPYC); 512³ shows that rate in seconds.
+    # Without bfloat16 dot products bfloat16 is emulated, far slower than float32, and a 2048³ product
+    # takes a long time; 512³ shows that rate in seconds.
     bf16_size = 2048 if native_bfloat16(device) else 512
     bf16 = peak_matmul_gflops(torch.bfloat16, device, size=bf16_size)
     d_rate = bf16 if Discriminator(V, T).to(device).uses_bfloat16 else fp32

@@ -33,6 +33,7 @@ from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.pretraining import discriminator_optimizer
 from seqgan_gym._checks import all_finite, non_finite_names
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import nll_oracle
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
@@ -180,6 +181,7 @@ def markdown(result: dict[str, Any], command: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=5000, help="generator updates (5,000)")
     parser.add_argument("--report-every", type=int, default=250, help="updates between checks and rows (250)")

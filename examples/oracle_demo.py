@@ -28,6 +28,7 @@ from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (sc
 import seqgan_gym
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
 from seqgan_gym._io import atomic_write_json, atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.sampling import sample_from_logits
 
 
@@ -48,6 +49,7 @@ def log(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     start = time.perf_counter()
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -76,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         log(f"      {name:32s} {value:8.3f}")
 
     log(f"[3/4] {args.episodes} Monte Carlo rewarded episode(s): {args.num_envs} sequences, N={args.n_rollouts}")
-    rollout_policy = copy.deepcopy(generator)  # G_β: the paper's delayed copy of G_θ
+    rollout_policy = copy.deepcopy(generator)  # G_β: a copy of G_θ (in training, β ← θ after every update)
     env = MonteCarloRewardWrapper(env, rollout_policy, n_rollouts=args.n_rollouts)
     env.reset(seed=args.seed)
     action_stream = torch.Generator().manual_seed(args.seed)

@@ -8,9 +8,10 @@ Changing the algorithm is one line: ``PPO(GeneratorPolicy, env, gamma=0.0)`` ins
 ``REINFORCE("LSTMGeneratorPolicy", env)``. The terminal-reward baseline is REINFORCE on the bare
 env (no Monte Carlo rewards, γ = 1).
 
-    python examples/swap_algorithms.py --out docs/results/swap_algorithms    # ~20 min on 2 cores
+    python examples/swap_algorithms.py --out docs/results/swap_algorithms    # under an hour on 2 CPU cores
 
 Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json.
+Measured times and results: docs/results/README.md.
 TRPO needs sb3-contrib (``pip install -e .[contrib]``; the dev set-up has it).
 """
 
@@ -36,6 +37,7 @@ from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discrimina
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 
@@ -202,6 +204,7 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
     start = time.perf_counter()

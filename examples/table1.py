@@ -7,12 +7,13 @@ samples (10,000, as the paper), the oracle scores each sequence, and the table r
 NLL-oracle and the p-value of SeqGAN against each method (Welch's t-test over the per-sequence
 NLLs). Random is the untrained generator.
 
-    python examples/table1.py   # the fast preset: 42 min of training on 2 cores (docs/results/table1_fast)
+    python examples/table1.py   # the fast preset: under an hour on 2 CPU cores
     python examples/table1.py --preset quick --out results/table1_quick
 
 Writes to --out: one folder per run (``seqgan/``, ``pg_bleu/``, ``scheduled_sampling/``: the
 trainer's outputs and checkpoint; an interrupted table resumes each run where it stopped),
-``results.md`` (the table beside the paper's), ``table1.json`` and ``nll_oracle.png``.
+``results.md`` (the table beside the paper's), ``table1.json`` and ``nll_oracle.png``. Measured times
+and results: docs/results/README.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (sc
 
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, stream_seed
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import nll_test
 from seqgan_gym.models import LSTMGenerator
 
@@ -217,6 +219,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None, base: SeqGANConfig | None = None) -> dict[str, Any]:
     """Run the table. ``base`` replaces the preset's config (the tests' tiny benchmark)."""
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     try:
         import scipy  # noqa: F401

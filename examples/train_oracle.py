@@ -35,12 +35,13 @@ from _cli import (  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
+from seqgan_gym._malloc import keep_freed_memory
 
 PRESET_HELP = {
-    "quick": "2-6 min on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
-    "fast": "< 1 h on 2 CPU cores: 50 MLE epochs, 25 x 2 D rounds, 50 adversarial epochs, 1 small D round each",
+    "quick": "minutes on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
+    "fast": "under an hour on 2 CPU cores: 50 MLE epochs, 25 x 2 D rounds, 50 adversarial epochs, 1 small D round each",
     "paper": "the paper's schedule: 120 MLE epochs, D pretraining 50 x 3, 200 adversarial epochs "
-    "(2 CPU cores: 10 h with AVX-512, ~29 h with AVX2 only)",
+    "(hours on 2 CPU cores)",
 }
 
 
@@ -96,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="train_oracle.py",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="presets:\n" + "\n".join(f"  {name:6s} {text}" for name, text in PRESET_HELP.items()),
+        epilog="presets:\n"
+        + "\n".join(f"  {name:6s} {text}" for name, text in PRESET_HELP.items())
+        + "\nmeasured times and results: docs/results/README.md",
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help="schedule (default: quick)")
     parser.add_argument(
@@ -185,6 +188,7 @@ def print_row(row: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     started = time.perf_counter()
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -43,6 +43,7 @@ from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.pretraining import mle_epoch, mle_optimizer, pretrain_discriminator
 from seqgan_gym._io import atomic_write_json, atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import BLEUScorer, self_bleu
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
@@ -270,6 +271,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     config = TextRunConfig(
         corpus=args.corpus,

@@ -2,15 +2,18 @@
 
 torch allocates CPU tensors with the C library's ``malloc``. glibc serves a large block by mapping
 fresh pages from the kernel and hands it back to the kernel when it is freed, so every new
-``[1024, 5000]`` block of rollout logits (20 MB) is faulted in page by page on first touch: about
-166,000 page faults in one Monte Carlo episode of 64 sequences (N=16), a fifth to a third of its
-time on 2 cores of an AMD EPYC. Raising glibc's mmap and trim thresholds keeps freed blocks in the heap,
-where the next block of the same size reuses them (0 faults). Resident memory then stays at its
-high-water mark instead of shrinking between allocations; the high-water mark itself is unchanged.
+``[1024, 5000]`` block of rollout logits is faulted in page by page on first touch, a large share
+of a Monte Carlo episode's time on the CPU (docs/design.md §4). Raising glibc's mmap and trim
+thresholds keeps freed blocks in the heap, where the next block of the same size reuses them.
+Resident memory then stays at its high-water mark instead of shrinking between allocations; the
+high-water mark itself is unchanged.
 
-Importing ``seqgan_gym`` calls :func:`keep_freed_memory` once. Set the environment variable
-``SEQGAN_GYM_KEEP_FREED_MEMORY=0`` (or ``false``, ``no``, ``off``) before the import to leave the
-allocator as it is; a value that is not a switch raises :class:`ValueError`.
+Importing ``seqgan_gym`` does not call :func:`keep_freed_memory`: it changes the whole process's
+allocator, so the programs that want it (the command lines, the trainer) call it themselves. Set
+the environment variable ``SEQGAN_GYM_KEEP_FREED_MEMORY=0`` (or ``false``, ``no``, ``off``) to
+make the call leave the allocator as it is. The variable is read when this module is imported
+(``import seqgan_gym`` imports it), so a value that is not a switch fails the import with a
+:class:`ValueError` naming it instead of being ignored until a program calls.
 """
 
 from __future__ import annotations
@@ -28,16 +31,18 @@ MMAP_THRESHOLD = 1 << 30
 TRIM_THRESHOLD = 1 << 30
 #: Extra space taken from the kernel whenever the heap grows (fewer, larger grows).
 TOP_PAD = 64 << 20
+#: Whether :func:`keep_freed_memory` may change the allocator: ``SEQGAN_GYM_KEEP_FREED_MEMORY``, default on.
+ENABLED: bool = env_flag("SEQGAN_GYM_KEEP_FREED_MEMORY", default=True)
 
 
 @functools.cache
 def keep_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds for this process (once); whether they were raised.
 
-    ``False`` where the C library is not glibc (macOS, musl, Windows) or when
-    ``SEQGAN_GYM_KEEP_FREED_MEMORY=0``: nothing is changed there.
+    ``False`` where the C library is not glibc (macOS, musl, Windows) or when :data:`ENABLED` is
+    false (``SEQGAN_GYM_KEEP_FREED_MEMORY=0``): nothing is changed there.
     """
-    if not env_flag("SEQGAN_GYM_KEEP_FREED_MEMORY", default=True):
+    if not ENABLED:
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")

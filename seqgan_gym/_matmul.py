@@ -2,9 +2,9 @@
 
 torch multiplies float32 matrices on the CPU with MKL's sgemm, which takes its AVX2 code path on
 AMD processors. oneDNN, the CPU kernel library built into every torch CPU wheel, uses AVX-512
-there: at the generator's output-layer shapes (``[B, 33] x [33, 5000]`` and the two products of
-its gradient) it runs 2 to 2.5x faster on 2 cores of an AMD EPYC (Zen 5). Both compute float32
-products and float32 sums; only the order of the sums differs (about 1e-6 relative).
+there, which is faster at the generator's output-layer shapes (``[B, 33] x [33, 5000]`` and the
+two products of its gradient; docs/design.md §4). Both compute float32 products and float32 sums;
+only the order of the sums differs, within float32 rounding.
 
 oneDNN's float32 product is reached through ``torch.ops.mkldnn._linear_pointwise``, the op that
 torch's own compiler emits for linear layers on the CPU. It is private, so :func:`onednn_available`

@@ -26,7 +26,7 @@ from typing import Any
 
 from seqgan_gym._bleu import BLEUScorer, _mean, as_sequences, self_bleu_indices, self_bleu_scores
 from seqgan_gym._checks import check_int, check_tokens
-from seqgan_gym.models import TokenLSTM
+from seqgan_gym.generator import TokenLSTM
 
 
 def nll_oracle(oracle: TokenLSTM, samples: Any) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqgan_gym.models import TokenLSTM
+from seqgan_gym.generator import TokenLSTM
 
 #: Seed of the default benchmark oracle of ``SeqGAN-Oracle-v0``.
 DEFAULT_ORACLE_SEED = 2017
@@ -116,11 +116,12 @@ class OracleLSTM(TokenLSTM):
 
     @classmethod
     def from_paper_file(cls, path: str | os.PathLike[str], seq_len: int = 20) -> OracleLSTM:
-        """Load the SeqGAN authors' oracle (``target_params.pkl``): 15 float32 arrays, design §1 order.
+        """Load the SeqGAN authors' oracle (``target_params.pkl``): 15 float32 arrays (docs/design.md §1).
 
-        Sizes (V, embedding, hidden) are read from the arrays. Raises :class:`OracleLoadError`
-        (a ``ValueError``) naming the file for a missing file, a pickle that refers to anything
-        but numpy arrays (nothing in it is executed), or a wrong count, shape or dtype.
+        The arrays come in the order of :data:`PAPER_ARRAY_NAMES`; sizes (V, embedding, hidden) are
+        read from them. Raises :class:`OracleLoadError` (a ``ValueError``) naming the file for a
+        missing file, a pickle that refers to anything but numpy arrays (nothing in it is
+        executed), or a wrong count, shape or dtype.
         """
         arrays = load_numpy_pickle(path)
         where = f"oracle file {str(path)!r}"

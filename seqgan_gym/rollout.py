@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.models import LSTMState, SequenceScorer, TokenLSTM
+from seqgan_gym.discriminator import SequenceScorer
+from seqgan_gym.generator import LSTMState, TokenLSTM
 
 
 class MonteCarloQEstimator:
@@ -25,7 +26,7 @@ class MonteCarloQEstimator:
     token each sequence just took; :meth:`advance` returns Q_t for t < T. (At t = T, Q_T = D(Y)
     is the environment's own terminal reward.)
 
-    :param rollout_policy: G_β, a :class:`~seqgan_gym.models.TokenLSTM` (e.g. an ``LSTMGenerator``);
+    :param rollout_policy: G_β, a :class:`~seqgan_gym.generator.TokenLSTM` (e.g. an ``LSTMGenerator``);
         read at every step, so updating its parameters in place takes effect at once.
     :param discriminator: D, scores complete sequences with ``prob_real`` (any ``SequenceScorer``:
         PG-BLEU passes a ``BLEUReward``).
@@ -35,12 +36,12 @@ class MonteCarloQEstimator:
     def __init__(self, rollout_policy: TokenLSTM, discriminator: SequenceScorer, n_rollouts: int = 16) -> None:
         if not isinstance(rollout_policy, TokenLSTM):
             raise TypeError(
-                "rollout_policy must be a seqgan_gym.models.TokenLSTM (e.g. LSTMGenerator), "
+                "rollout_policy must be a seqgan_gym.generator.TokenLSTM (e.g. LSTMGenerator), "
                 f"got {type(rollout_policy).__name__}"
             )
         if not isinstance(discriminator, SequenceScorer):
             raise TypeError(
-                "discriminator must be a seqgan_gym.models.Discriminator (or another SequenceScorer such as "
+                "discriminator must be a seqgan_gym.discriminator.Discriminator (or another SequenceScorer such as "
                 f"BLEUReward), got {type(discriminator).__name__}"
             )
         if rollout_policy.vocab_size != discriminator.vocab_size or rollout_policy.seq_len != discriminator.seq_len:
@@ -92,7 +93,8 @@ class MonteCarloQEstimator:
     def _q_values(self, logits: torch.Tensor, state: LSTMState, generator: torch.Generator | None) -> torch.Tensor:
         n, t = self.n_rollouts, self.t
         batch = logits.shape[0]
-        # Row b * N + k is the k-th completion of prefix b.
-        suffix = self.rollout_policy.complete(logits, state, self.seq_len - t, generator, completions_per_row=n)
+        # Row b * N + k is the k-th completion of prefix b. The step's logits are ours alone, so the
+        # completion may overwrite them instead of copying them.
+        suffix = self.rollout_policy._complete(logits, state, self.seq_len - t, generator, n, consume_logits=True)
         scores = self.discriminator.prob_real_completions(self._prefix[:, :t], suffix)
         return scores.view(batch, n).mean(dim=1)

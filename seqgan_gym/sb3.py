@@ -1,8 +1,9 @@
 """Stable-Baselines3 on the natively batched env: a ``VecEnv`` adapter and a one-call builder.
 
-SB3 does not take Gymnasium vector envs. :class:`SB3VecEnv` presents a
-``TokenGenerationVectorEnv`` (bare or Monte Carlo wrapped) as an SB3 ``VecEnv``: one batched
-``step`` for all sub-envs, SB3's same-step autoreset with ``infos[i]["terminal_observation"]``.
+SB3 does not take Gymnasium vector envs. :class:`SB3VecEnv` presents a batched generation env
+(``TokenGenerationVectorEnv`` or ``TextGenerationVectorEnv``, bare or Monte Carlo wrapped) as an SB3
+``VecEnv``: one batched ``step`` for all sub-envs, SB3's same-step autoreset with
+``infos[i]["terminal_observation"]``.
 
     from stable_baselines3 import PPO
     from seqgan_gym.sb3 import make_sb3_vec_env
@@ -24,7 +25,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.models import LSTMGenerator, TokenLSTM
+from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper
 
 
@@ -33,9 +34,9 @@ def _find_attr(env: Any, name: str) -> Any:
     while True:
         try:
             return getattr(env, name)
-        except AttributeError:
-            if not hasattr(env, "env"):
-                raise AttributeError(f"no attribute {name!r} on the vector env or any env it wraps") from None
+        except AttributeError as err:
+            if not hasattr(env, "env"):  # the innermost env: pass on its word (e.g. a text env has no oracle)
+                raise AttributeError(f"no attribute {name!r} on the vector env or any env it wraps: {err}") from None
             env = env.env
 
 
@@ -52,8 +53,8 @@ class SB3VecEnv(VecEnv):
     ``env_method`` act once on that object, whatever ``indices`` say. Seeds: ``seed(s)`` (or SB3's
     ``seed=`` argument) seeds the next ``reset`` with ``s``; every sub-env shares that stream.
 
-    :param venv: a ``TokenGenerationVectorEnv`` built with ``autoreset_mode=AutoresetMode.SAME_STEP``,
-        possibly wrapped by ``MonteCarloRewardWrapper``.
+    :param venv: a ``SequenceGenerationVectorEnv`` (e.g. ``TokenGenerationVectorEnv``) built with
+        ``autoreset_mode=AutoresetMode.SAME_STEP``, possibly wrapped by ``MonteCarloRewardWrapper``.
     """
 
     def __init__(self, venv: VectorEnv) -> None:
@@ -152,7 +153,8 @@ def make_sb3_vec_env(
     :param rollout_policy: G_β; ``None`` builds a fresh ``LSTMGenerator`` of the env's size, seed 0 (sync
         it with the agent's generator, e.g. with ``RolloutPolicySync``). Ignored without rollouts.
     :param reward_mode: the wrapper's reward mode (``"q"``).
-    :param env_kwargs: arguments of the env (``vocab_size``, ``seq_len``, ``oracle``, ``n_real``, ...).
+    :param env_kwargs: the env's arguments, listed under Arguments of ``TokenGenerationEnv``
+        (``SeqGAN-Oracle-v0``) or ``TextGenerationEnv`` (``SeqGAN-Text-v0``).
     :return: an :class:`SB3VecEnv`; ``.venv`` is the Gymnasium vector env (wrapped).
     """
     n_envs = check_int("n_envs", n_envs, minimum=1)

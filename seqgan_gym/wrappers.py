@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from seqgan_gym.models import TokenLSTM
+from seqgan_gym.generator import TokenLSTM
 from seqgan_gym.rollout import MonteCarloQEstimator
 
-#: ``"q"``: r_t = Q_t, the paper's per-step weight (design notes §2). A "difference" reward
+#: ``"q"``: r_t = Q_t, the paper's per-step weight (``docs/design.md`` §2). A "difference" reward
 #: Q_t - Q_{t+1} is not offered: it would need y_{t+1} before the agent chooses it.
 REWARD_MODES: tuple[str, ...] = ("q",)
 
@@ -27,8 +27,8 @@ def _estimator(env: Any, rollout_policy: TokenLSTM, n_rollouts: int) -> MonteCar
     base = env.unwrapped
     if not all(hasattr(base, name) for name in ("discriminator", "vocab_size", "seq_len")):
         raise TypeError(
-            "env must be a SeqGAN token generation env (TokenGenerationEnv or TokenGenerationVectorEnv, "
-            f"possibly wrapped), got {type(base).__name__}"
+            "env must be a SeqGAN generation env (a SequenceGenerationEnv or SequenceGenerationVectorEnv such "
+            f"as TokenGenerationEnv, possibly wrapped), got {type(base).__name__}"
         )
     estimator = MonteCarloQEstimator(rollout_policy, base.discriminator, n_rollouts)
     if (rollout_policy.vocab_size, rollout_policy.seq_len) != (base.vocab_size, base.seq_len):
@@ -39,11 +39,28 @@ def _estimator(env: Any, rollout_policy: TokenLSTM, n_rollouts: int) -> MonteCar
     return estimator
 
 
-def _seed_from(np_random: np.random.Generator) -> int:
-    return int(np_random.integers(0, 2**63 - 1))
+class _MonteCarloRewards:
+    """What the single and the vector wrapper share: G_β, the Q_t estimator and the rollouts' random stream."""
+
+    rollout_policy: TokenLSTM
+    estimator: MonteCarloQEstimator
+
+    def _set_up(self, env: Any, rollout_policy: TokenLSTM, n_rollouts: int, reward_mode: str) -> None:
+        self.reward_mode = _check_reward_mode(reward_mode)
+        self.estimator = _estimator(env, rollout_policy, n_rollouts)
+        self.rollout_policy = rollout_policy
+        self.n_rollouts = self.estimator.n_rollouts
+        self._generator: torch.Generator | None = None
+
+    def _seed_rollouts(self, seed: Any, np_random: np.random.Generator) -> None:
+        # A new stream from the env's np_random on every explicit seed, so the same seed gives the
+        # same rewards; without one the stream runs on across episodes.
+        if seed is not None or self._generator is None:
+            stream_seed = int(np_random.integers(0, 2**63 - 1))
+            self._generator = torch.Generator(device=self.rollout_policy.device).manual_seed(stream_seed)
 
 
-class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.int64]):
+class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.int64]):
     """The paper's Monte Carlo search (Eq. 4) as per-step rewards, for the single env.
 
     At step t < T the wrapper completes the prefix Y_{1:t} ``n_rollouts`` (N) times with the
@@ -59,10 +76,11 @@ class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.i
     completions are one batched tensor program. The rollouts draw from a ``torch.Generator``
     seeded from the env's ``np_random`` at ``reset(seed=...)``: the same seed gives the same rewards.
 
-    Given a ``gymnasium.vector.VectorEnv`` (a ``TokenGenerationVectorEnv``), this class returns a
-    :class:`MonteCarloRewardVectorWrapper` with the same arguments.
+    Given a ``gymnasium.vector.VectorEnv`` (a ``TokenGenerationVectorEnv`` or another
+    ``SequenceGenerationVectorEnv``), this class returns a :class:`MonteCarloRewardVectorWrapper`
+    with the same arguments.
 
-    :param env: a ``TokenGenerationEnv`` (possibly wrapped).
+    :param env: a ``SequenceGenerationEnv`` such as ``TokenGenerationEnv`` (possibly wrapped).
     :param rollout_policy: G_β, a ``TokenLSTM`` such as ``LSTMGenerator``; it is read live, so
         updating its parameters in place (β ← θ) takes effect at the next step.
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
@@ -78,19 +96,13 @@ class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.i
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self.reward_mode = _check_reward_mode(reward_mode)
-        self.estimator = _estimator(env, rollout_policy, n_rollouts)
-        self.rollout_policy = rollout_policy
-        self.n_rollouts = self.estimator.n_rollouts
-        self._generator: torch.Generator | None = None
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        if seed is not None or self._generator is None:
-            device = self.rollout_policy.device
-            self._generator = torch.Generator(device=device).manual_seed(_seed_from(self.env.np_random))
+        self._seed_rollouts(seed, self.env.np_random)
         self.estimator.reset(1)
         return obs, info
 
@@ -103,15 +115,15 @@ class MonteCarloRewardWrapper(gym.Wrapper[np.ndarray, np.int64, np.ndarray, np.i
         return obs, q_value, terminated, truncated, {**info, "q_value": q_value}
 
 
-class MonteCarloRewardVectorWrapper(VectorWrapper):
-    """:class:`MonteCarloRewardWrapper` for a ``TokenGenerationVectorEnv``: rewards ``float64[num_envs]``.
+class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
+    """:class:`MonteCarloRewardWrapper` for a ``SequenceGenerationVectorEnv``: rewards ``float64[num_envs]``.
 
     All ``num_envs x n_rollouts`` completions of a step are sampled and scored as one batch.
     ``infos["q_value"]`` (with mask ``infos["_q_value"]``) carries Q_t. The env's autoreset mode
     (``NEXT_STEP`` or ``SAME_STEP``) is followed: the wrapper restarts its rollout state whenever
     the env starts new episodes.
 
-    :param env: a ``TokenGenerationVectorEnv`` (possibly wrapped).
+    :param env: a ``SequenceGenerationVectorEnv`` such as ``TokenGenerationVectorEnv`` (possibly wrapped).
     :param rollout_policy: G_β (see :class:`MonteCarloRewardWrapper`).
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"``.
@@ -121,23 +133,17 @@ class MonteCarloRewardVectorWrapper(VectorWrapper):
         if not isinstance(env, VectorEnv):
             raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self.reward_mode = _check_reward_mode(reward_mode)
-        self.estimator = _estimator(env, rollout_policy, n_rollouts)
-        self.rollout_policy = rollout_policy
-        self.n_rollouts = self.estimator.n_rollouts
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode)
         self.autoreset_mode = AutoresetMode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
         if self.autoreset_mode == AutoresetMode.DISABLED:
             raise ValueError("env must autoreset in NEXT_STEP or SAME_STEP mode, got DISABLED")
-        self._generator: torch.Generator | None = None
         self._restart_next_step = False
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        if seed is not None or self._generator is None:
-            device = self.rollout_policy.device
-            self._generator = torch.Generator(device=device).manual_seed(_seed_from(self.env.np_random))
+        self._seed_rollouts(seed, self.env.np_random)
         self.estimator.reset(self.num_envs)
         self._restart_next_step = False
         return obs, info

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import types
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -14,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from seqgan_gym import TokenGenerationEnv, TokenGenerationVectorEnv
+from seqgan_gym.envs import OracleBenchmark, SequenceGenerationEnv, SequenceGenerationVectorEnv
 from seqgan_gym.models import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 
@@ -379,3 +383,81 @@ def test_building_an_env_leaves_global_torch_rng_untouched(tiny_oracle: OracleLS
     torch.manual_seed(99)
     TokenGenerationEnv(oracle=tiny_oracle, n_real=8)
     assert torch.equal(torch.rand(3), expected)
+
+
+# --------------------------------------------------------------------------------------------
+# One MDP over a benchmark: the oracle env is SequenceGenerationEnv over an OracleBenchmark
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_generic_env_over_the_oracle_benchmark_matches_the_oracle_env(tiny_env_kwargs: dict, vector: bool) -> None:
+    benchmark = OracleBenchmark.build(**tiny_env_kwargs)
+    generic: gym.Env | gym.vector.VectorEnv
+    if vector:
+        generic = SequenceGenerationVectorEnv(num_envs=3, benchmark=benchmark)
+        oracle_env = TokenGenerationVectorEnv(num_envs=3, **tiny_env_kwargs)
+    else:
+        generic, oracle_env = SequenceGenerationEnv(benchmark=benchmark), TokenGenerationEnv(**tiny_env_kwargs)
+    assert isinstance(oracle_env, SequenceGenerationVectorEnv if vector else SequenceGenerationEnv)
+    assert generic.observation_space == oracle_env.observation_space
+    assert generic.action_space == oracle_env.action_space
+    assert torch.equal(generic.real_data, oracle_env.real_data)
+    assert oracle_env.oracle is tiny_env_kwargs["oracle"] and oracle_env.benchmark.oracle is oracle_env.oracle
+    assert not hasattr(generic, "oracle")  # the generic env exposes only what every benchmark has
+    generic.reset(seed=0)
+    oracle_env.reset(seed=0)
+    for a in _actions(np.random.default_rng(3), num_envs=3 if vector else None):
+        action = a if vector else int(a)
+        for x, y in zip(generic.step(action), oracle_env.step(action), strict=True):
+            if isinstance(x, dict):
+                assert sorted(x) == sorted(y)
+                for key in x:
+                    np.testing.assert_array_equal(x[key], y[key])
+            else:
+                np.testing.assert_array_equal(x, y)
+
+
+@dataclass
+class _PlainBenchmark:
+    """A benchmark of one's own: any object with V, T, a scorer, real data and a decoder drives the env."""
+
+    discriminator: Discriminator
+    real_data: torch.Tensor
+    vocab_size: int = V
+    seq_len: int = T
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        return "-".join(str(int(t)) for t in tokens)
+
+
+def test_generic_env_runs_any_benchmark_and_refuses_what_is_not_one(tiny_discriminator: Discriminator) -> None:
+    benchmark = _PlainBenchmark(tiny_discriminator, torch.zeros(2, T, dtype=torch.long))
+    env = SequenceGenerationEnv(benchmark=benchmark, render_mode="ansi")
+    env.reset(seed=0)
+    for a in [1, 2, 3, 4, 5, 6]:
+        _, reward, terminated, *_ = env.step(a)
+    assert terminated and reward == float(tiny_discriminator.prob_real(torch.tensor([[1, 2, 3, 4, 5, 6]]))[0])
+    assert env.render() == "1-2-3-4-5-6"
+    venv = SequenceGenerationVectorEnv(num_envs=2, benchmark=benchmark)
+    assert venv.observation_space == spaces.Box(0, V, (2, T), np.int64)
+    with pytest.raises(AttributeError, match="has no oracle"):
+        _ = env.oracle
+    with pytest.raises(TypeError, match=r"benchmark must be .*lacks \['decode'\]"):
+        SequenceGenerationEnv(benchmark=types.SimpleNamespace(vocab_size=V, seq_len=T, discriminator=None, real_data=0))
+    with pytest.raises(TypeError, match="benchmark must be"):
+        SequenceGenerationVectorEnv(num_envs=2, benchmark=object())
+    with pytest.raises(TypeError, match="benchmark must be"):
+        SequenceGenerationEnv()  # the generic env builds no benchmark of its own
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_real'\]"):
+        SequenceGenerationEnv(n_real=8)
+
+
+def test_oracle_env_takes_a_benchmark_already_built(tiny_env_kwargs: dict) -> None:
+    benchmark = OracleBenchmark.build(**tiny_env_kwargs)
+    env = TokenGenerationEnv(benchmark=benchmark)
+    venv = gym.make_vec("SeqGAN-Oracle-v0", num_envs=2, vectorization_mode="vector_entry_point", benchmark=benchmark)
+    assert env.benchmark is benchmark and venv.unwrapped.benchmark is benchmark
+    assert env.oracle is tiny_env_kwargs["oracle"] and venv.unwrapped.oracle is env.oracle
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_real'\] beside benchmark="):
+        TokenGenerationEnv(benchmark=benchmark, n_real=8)

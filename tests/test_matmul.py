@@ -7,7 +7,7 @@ import torch
 
 from seqgan_gym import _matmul
 from seqgan_gym._matmul import mm, onednn_available
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 
 TINY_VOCAB, TINY_SEQ_LEN = 12, 6  # tests/conftest.py's tiny configuration

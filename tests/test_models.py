@@ -8,15 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan_gym.models import (
-    PAPER_FILTER_SIZES,
-    PAPER_NUM_FILTERS,
-    Discriminator,
-    LSTMGenerator,
-    _OutputLogProb,
-    _WeightedNLL,
-    native_bfloat16,
-)
+from seqgan_gym._kernels.discriminator import native_bfloat16
+from seqgan_gym._kernels.generator import OutputLogProb, WeightedNLL
+from seqgan_gym.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
+from seqgan_gym.generator import LSTMGenerator
 
 V, T = 12, 6
 
@@ -228,7 +223,7 @@ def test_output_log_prob_matches_log_softmax_and_its_gradient(n_rows: int) -> No
     w_out = torch.randn(5, 11, dtype=torch.float64, generator=gen, requires_grad=True)
     b_out = torch.randn(11, dtype=torch.float64, generator=gen, requires_grad=True)
     targets = torch.randint(0, 11, (n_rows,), generator=gen)
-    fused = _OutputLogProb.apply(hidden, w_out, b_out, targets)
+    fused = OutputLogProb.apply(hidden, w_out, b_out, targets)
     plain = torch.log_softmax(hidden @ w_out + b_out, dim=1).gather(1, targets[:, None]).squeeze(1)
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-12)
     weights = torch.randn(n_rows, dtype=torch.float64, generator=gen)  # e.g. REINFORCE's -Q_t
@@ -237,7 +232,7 @@ def test_output_log_prob_matches_log_softmax_and_its_gradient(n_rows: int) -> No
     for got, want in zip(grads, expected, strict=True):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
     first = hidden.detach()[:1].clone().requires_grad_()
-    assert torch.autograd.gradcheck(lambda h, w, b: _OutputLogProb.apply(h, w, b, targets[:1]), (first, w_out, b_out))
+    assert torch.autograd.gradcheck(lambda h, w, b: OutputLogProb.apply(h, w, b, targets[:1]), (first, w_out, b_out))
 
 
 @pytest.mark.parametrize("n_rows", [1, 511, 512, 1300])  # blocks of 512 rows: below, at and across the edge
@@ -249,7 +244,7 @@ def test_weighted_nll_matches_log_softmax_and_its_gradient(n_rows: int, scale: f
     b_out = torch.randn(11, dtype=torch.float64, generator=gen, requires_grad=True)
     targets = torch.randint(0, 11, (n_rows,), generator=gen)
     weights = torch.randn(n_rows, dtype=torch.float64, generator=gen)  # e.g. REINFORCE's Q_t
-    fused = _WeightedNLL.apply(hidden, w_out, b_out, targets, weights)
+    fused = WeightedNLL.apply(hidden, w_out, b_out, targets, weights)
     log_probs = torch.log_softmax(hidden @ w_out + b_out, dim=1).gather(1, targets[:, None]).squeeze(1)
     plain = -(log_probs * weights).sum()
     torch.testing.assert_close(fused, plain, rtol=1e-12, atol=1e-10)
@@ -319,6 +314,25 @@ def test_completions_per_row_equal_completing_repeated_rows(tiny_generator: LSTM
     assert not torch.equal(shared[0::5], shared[1::5])  # the N completions of a row are not copies
 
 
+def test_complete_leaves_its_inputs_unchanged_and_consuming_draws_the_same(tiny_generator: LSTMGenerator) -> None:
+    """``complete`` has no side effects; the Monte Carlo search's ``_complete(consume_logits=True)``
+    overwrites the logits it is given and draws the same tokens."""
+    with torch.no_grad():
+        logits, state = tiny_generator.step(torch.tensor([0, 3, V - 1]), tiny_generator.initial_state(3))
+    kept_logits, kept_state = logits.clone(), (state[0].clone(), state[1].clone())
+    for repeats in (1, 4):
+        public = tiny_generator.complete(logits, state, 5, torch.Generator().manual_seed(7), repeats)
+        assert torch.equal(logits, kept_logits)
+        assert all(torch.equal(s, kept) for s, kept in zip(state, kept_state, strict=True))
+        scratch = logits.clone()
+        consumed = tiny_generator._complete(
+            scratch, state, 5, torch.Generator().manual_seed(7), repeats, consume_logits=True
+        )
+        assert torch.equal(consumed, public)
+        assert not torch.equal(scratch, kept_logits)  # used as scratch space
+        assert all(torch.equal(s, kept) for s, kept in zip(state, kept_state, strict=True))
+
+
 def test_complete_first_token_comes_from_the_given_logits(tiny_generator: LSTMGenerator) -> None:
     with torch.no_grad():
         _, state = tiny_generator.step(tiny_generator.start_tokens(4), tiny_generator.initial_state(4))
@@ -328,13 +342,15 @@ def test_complete_first_token_comes_from_the_given_logits(tiny_generator: LSTMGe
     assert out[:, 0].tolist() == [0, 3, 7, V - 1]
 
 
-def test_step_into_a_buffer_matches_a_fresh_step(tiny_generator: LSTMGenerator) -> None:
+def test_step_logits_are_the_output_layer_of_the_new_state(tiny_generator: LSTMGenerator) -> None:
+    """The logits ``step`` returns are ``h W_out + b_out`` of the state it returns, written anywhere."""
     tokens = torch.tensor([0, 3, V - 1])
     state = (torch.randn(3, 8), torch.randn(3, 8))
     with torch.no_grad():
         fresh, (h1, c1) = tiny_generator.step(tokens, state)
         buffer = torch.full((3, V), float("nan"))
-        into, (h2, c2) = tiny_generator.step(tokens, state, logits_out=buffer)
+        _, (h2, c2) = tiny_generator.step(tokens, state)
+        into = torch.addmm(tiny_generator.b_out, h2, tiny_generator.w_out, out=buffer)
     torch.testing.assert_close(into, fresh, rtol=0, atol=1e-6)
     torch.testing.assert_close(buffer, fresh, rtol=0, atol=1e-6)
     assert torch.equal(h1, h2) and torch.equal(c1, c2)
@@ -519,3 +535,34 @@ def test_training_gradients_are_the_same_every_time() -> None:
         first = gradients(loss_fn)
         for _ in range(20):
             assert all(torch.equal(a, b) for a, b in zip(first, gradients(loss_fn), strict=True))
+
+
+def test_the_former_models_module_still_exports_every_name() -> None:
+    """``seqgan_gym.models`` was one module; its names now live in generator, discriminator and _kernels."""
+    from seqgan_gym import _kernels, discriminator, generator, models
+    from seqgan_gym._kernels import discriminator as d_kernels
+    from seqgan_gym._kernels import generator as g_kernels
+
+    assert models.TokenLSTM is generator.TokenLSTM and models.LSTMGenerator is generator.LSTMGenerator
+    assert models.LSTMState is generator.LSTMState
+    assert models.Discriminator is discriminator.Discriminator
+    assert models.SequenceScorer is discriminator.SequenceScorer
+    assert models.check_filters is discriminator.check_filters
+    assert models.D_PRECISIONS == discriminator.D_PRECISIONS == ("auto", "float32", "bfloat16")
+    assert models.PAPER_FILTER_SIZES is discriminator.PAPER_FILTER_SIZES
+    assert models.PAPER_NUM_FILTERS is discriminator.PAPER_NUM_FILTERS
+    assert models.native_bfloat16 is d_kernels.native_bfloat16
+    assert models._OutputLogProb is g_kernels.OutputLogProb and models._WeightedNLL is g_kernels.WeightedNLL
+    assert models._cpu_has_bfloat16_dot is d_kernels.cpu_has_bfloat16_dot
+    assert models._chunks is _kernels.chunks
+    for name in ("_EVAL_BATCH", "_HEAD_ROWS", "_WEIGHTED_NLL_ROWS", "_LN_2", "_EXP2_SAFE", "_linear_bfloat16_products"):
+        assert hasattr(models, name), name
+    import seqgan_gym
+
+    assert seqgan_gym.Discriminator is discriminator.Discriminator and seqgan_gym.TokenLSTM is generator.TokenLSTM
+
+
+def test_step_takes_no_output_buffer(tiny_generator: LSTMGenerator) -> None:
+    import inspect
+
+    assert list(inspect.signature(tiny_generator.step).parameters) == ["tokens", "state"]

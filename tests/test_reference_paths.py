@@ -1,25 +1,25 @@
-"""Our optimised paths against the straightforward references the benchmarks time them against.
+"""Our optimised paths against the plain definitions and references the benchmarks time them against.
 
-``benchmarks/reference.py`` computes each unit the reference code's way; here both give the same
-results: the same scores and losses within float32 rounding (stated per test), Monte Carlo
-rewards within Monte Carlo error (the samplers differ, so the draws cannot be the same).
+``seqgan_gym/reference.py`` defines G and D plainly and computes each unit the reference code's
+way; here both give the same results: the same scores and losses within float32 rounding (stated
+per test), Monte Carlo rewards within Monte Carlo error (the samplers differ, so the draws cannot
+be the same).
 """
 
 from __future__ import annotations
 
 import copy
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
 from agents.pretraining import mle_epoch, mle_optimizer, train_discriminator
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym import reference
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.rollout import MonteCarloQEstimator
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import reference
 
 V, T = 12, 6
 
@@ -39,6 +39,44 @@ def _discriminator(precision: str = "float32", keep: float = 0.75) -> Discrimina
         dropout_keep_prob=keep,
         precision=precision,
     )
+
+
+def test_the_plain_lstm_is_the_generator() -> None:
+    """``reference.lstm_step`` (gate by gate) and ``reference.log_prob`` are what TokenLSTM computes."""
+    generator = LSTMGenerator(V, T, emb_dim=8, hidden_dim=8, init_std=0.5, generator=torch.Generator().manual_seed(1))
+    tokens = _tokens(9, 2)
+    state = (torch.randn(9, 8, generator=torch.Generator().manual_seed(3)), torch.randn(9, 8))
+    with torch.no_grad():
+        plain_logits, (plain_h, plain_c) = reference.lstm_step(generator, tokens[:, 0], state)
+        logits, (h, c) = generator.step(tokens[:, 0], state)
+    torch.testing.assert_close(logits, plain_logits, rtol=0, atol=1e-5)
+    torch.testing.assert_close(h, plain_h, rtol=0, atol=1e-6)
+    torch.testing.assert_close(c, plain_c, rtol=0, atol=1e-6)
+    plain = reference.log_prob(generator, tokens)
+    ours = generator.log_prob(tokens)
+    torch.testing.assert_close(ours, plain, rtol=0, atol=1e-5)
+    grads = torch.autograd.grad(ours.sum(), list(generator.parameters()))
+    plain_grads = torch.autograd.grad(plain.sum(), list(generator.parameters()))
+    for got, want in zip(grads, plain_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_the_plain_discriminator_is_the_discriminator() -> None:
+    """``reference.conv1d_logits`` (``F.conv1d``, float32) is what ``Discriminator.forward`` computes."""
+    disc = _discriminator()
+    disc.eval()
+    tokens = _tokens(50, 12)
+    torch.testing.assert_close(disc(tokens), reference.conv1d_logits(disc, tokens), rtol=0, atol=1e-5)
+
+
+def test_the_benchmarks_reference_module_is_the_package_one() -> None:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in module.__all__:
+        assert getattr(module, name) is getattr(reference, name), name
 
 
 def test_scoring_equals_conv1d_in_batches_of_64() -> None:

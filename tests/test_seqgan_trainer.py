@@ -275,3 +275,70 @@ def test_trainer_rejects_bad_arguments(tmp_path: Path) -> None:
             SeqGANTrainer(TINY, tmp_path, device="cuda")
     with pytest.raises(ValueError, match="max_units"):
         SeqGANTrainer(TINY, tmp_path).run(max_units=-1)
+
+
+def test_trainer_accepts_infinite_checkpoint_interval(tmp_path: Path) -> None:
+    """``checkpoint_every_s=math.inf``: checkpoints at the end of each phase (and of ``run``) only."""
+    trainer = SeqGANTrainer(TINY, tmp_path, checkpoint_every_s=math.inf)
+    trainer.run(max_units=1)
+    assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["units_done"] == 1
+
+
+def test_checkpoint_keys_and_format_are_stable(tmp_path: Path) -> None:
+    """Checkpoints written by any version of format 1 hold exactly these keys: resume depends on it."""
+    SeqGANTrainer(TINY, tmp_path).run(max_units=4)  # past the end of pretraining: the control exists
+    state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
+    assert list(state) == [
+        "format_version",
+        "kind",
+        "config",
+        "oracle_sha256",
+        "units_done",
+        "elapsed_s",
+        "rows",
+        "generator",
+        "generator_optimizer",
+        "mle_optimizer",
+        "rollout_policy",
+        "discriminator",
+        "discriminator_optimizer",
+        "mle_generator",
+        "mle_generator_optimizer",
+        "num_timesteps",
+        "n_updates",
+    ]
+    assert state["format_version"] == 1 and state["kind"] == "seqgan-gym SeqGANTrainer"
+    assert state["mle_generator"] is not None and state["oracle_sha256"] is None
+
+
+def test_the_trainer_keeps_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer sets the allocator itself (the package import leaves it alone)."""
+    import agents.seqgan
+
+    calls: list[int] = []
+    monkeypatch.setattr(agents.seqgan, "keep_freed_memory", lambda: calls.append(1) or True)
+    SeqGANTrainer(TINY)
+    assert calls == [1]
+
+
+def test_agents_seqgan_exports_the_names_of_its_modules() -> None:
+    """Callers import the config, the presets, the checkpoint helpers and the streams from agents.seqgan."""
+    import agents.checkpoint
+    import agents.config
+    import agents.records
+    import agents.schedule
+    import agents.seqgan
+    import agents.streams
+
+    homes = {
+        agents.config: ["PHASES", "METHOD_PHASES", "SeqGANConfig", "PRESETS"],
+        agents.checkpoint: ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint"],
+        agents.streams: ["stream_seed", "unit_seed"],
+        agents.schedule: ["resolve_device"],
+        agents.records: ["plot_nll_oracle"],
+    }
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(agents.seqgan, name) is getattr(module, name), name
+            assert name in agents.seqgan.__all__, name
+    assert SeqGANTrainer.METRIC_COLUMNS == agents.records.METRIC_COLUMNS

@@ -19,6 +19,7 @@ from agents.pretraining import mle_optimizer
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
 from seqgan_gym import TextCorpus, TextGenerationEnv, TextGenerationVectorEnv, Vocabulary
 from seqgan_gym.bleu_reward import BLEUReward
+from seqgan_gym.envs import SequenceGenerationEnv, TokenGenerationEnv
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import EOS, EOS_ID, tokenize
@@ -239,3 +240,13 @@ def test_baselines_run_on_text(env_kwargs: dict) -> None:
     for epoch in range(10):
         scheduled_sampling_epoch(generator, real, optimizer, SamplingSchedule().truth_prob(epoch), batch_size=4)
     assert float(generator.nll(real).mean()) < before
+
+
+def test_text_env_is_not_an_oracle_env_and_says_so(env_kwargs: dict) -> None:
+    env = TextGenerationEnv(**env_kwargs)
+    assert isinstance(env, SequenceGenerationEnv) and not isinstance(env, TokenGenerationEnv)
+    assert not hasattr(env, "oracle") and env.corpus is env_kwargs["corpus"]
+    vector = make_sb3_vec_env("SeqGAN-Text-v0", n_envs=2, n_rollouts=None, **env_kwargs)
+    assert vector.get_attr("corpus")[0] is env_kwargs["corpus"]
+    with pytest.raises(AttributeError, match="TextGenerationVectorEnv has no oracle"):
+        vector.get_attr("oracle")  # what OracleNLLCallback asks for: an error that names the text benchmark

@@ -1,16 +1,16 @@
-"""What every SeqGAN oracle env holds: the oracle, the real data it generated and the discriminator."""
+"""The paper's synthetic benchmark: the oracle, the real data it generated and the discriminator."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.models import Discriminator, SequenceScorer
+from seqgan_gym.discriminator import SequenceScorer
+from seqgan_gym.envs.benchmark import build_discriminator, check_device
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 
 DEFAULT_VOCAB_SIZE = 5000
@@ -51,7 +51,7 @@ class OracleBenchmark:
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> OracleBenchmark:
-        """Resolve the env arguments (see ``TokenGenerationEnv``) into an :class:`OracleBenchmark`."""
+        """The benchmark of these ``SeqGAN-Oracle-v0`` arguments (see Arguments in ``TokenGenerationEnv``)."""
         if vocab_size is not None:
             vocab_size = check_int("vocab_size", vocab_size, minimum=2)
         if seq_len is not None:
@@ -99,64 +99,3 @@ def sample_real_data(oracle: OracleLSTM, n_real: int, real_data_seed: int = 0) -
     """The real set: ``n_real`` oracle samples drawn with ``real_data_seed``, ``LongTensor[n_real, T]`` on the CPU."""
     generator = torch.Generator(device=oracle.device).manual_seed(real_data_seed)
     return oracle.sample(n_real, generator=generator).cpu()
-
-
-def check_device(device: torch.device | str) -> torch.device:
-    """``device`` as a ``torch.device``, or a ``ValueError`` naming ``device``."""
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
-
-
-def build_discriminator(
-    discriminator: SequenceScorer | None,
-    vocab_size: int,
-    seq_len: int,
-    discriminator_seed: int,
-    device: torch.device,
-    real_source: str,
-) -> SequenceScorer:
-    """The env's D on ``device``: ``discriminator`` checked against V and T, or the paper's CNN from a seed.
-
-    Any :class:`~seqgan_gym.models.SequenceScorer` may stand in for D (PG-BLEU's ``BLEUReward``).
-    """
-    if discriminator is None:
-        with torch.random.fork_rng(devices=[]):  # a fixed D for a fixed seed, global RNG untouched
-            torch.manual_seed(discriminator_seed)
-            discriminator = Discriminator(vocab_size, seq_len)
-    elif not isinstance(discriminator, SequenceScorer):
-        raise TypeError(
-            "discriminator must be a seqgan_gym.models.Discriminator, another SequenceScorer (e.g. BLEUReward) "
-            f"or None, got {type(discriminator).__name__}"
-        )
-    elif (discriminator.vocab_size, discriminator.seq_len) != (vocab_size, seq_len):
-        raise ValueError(
-            f"discriminator has vocab_size={discriminator.vocab_size}, seq_len={discriminator.seq_len}; "
-            f"{real_source} has vocab_size={vocab_size}, seq_len={seq_len}"
-        )
-    return discriminator.to(device)
-
-
-class OracleBenchmarkEnv:
-    """What training code reads from ``env.unwrapped``: the benchmark's oracle, D and real data."""
-
-    benchmark: Any  # OracleBenchmark, or TextBenchmark for the text envs (which have no oracle)
-
-    @property
-    def oracle(self) -> OracleLSTM:
-        try:
-            return self.benchmark.oracle
-        except AttributeError:
-            raise AttributeError(
-                f"{type(self).__name__} has no oracle: NLL-oracle applies to SeqGAN-Oracle-v0 only"
-            ) from None
-
-    @property
-    def discriminator(self) -> SequenceScorer:
-        return self.benchmark.discriminator
-
-    @property
-    def real_data(self) -> torch.Tensor:
-        """``LongTensor[n_real, seq_len]``: the oracle's samples that D learns to call real."""
-        return self.benchmark.real_data

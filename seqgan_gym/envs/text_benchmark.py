@@ -1,4 +1,4 @@
-"""What every SeqGAN text env holds: the corpus, its training sentences as real data, and the discriminator."""
+"""The text benchmark: a corpus, its training sentences as real data, and the discriminator."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.envs.oracle_benchmark import build_discriminator, check_device
-from seqgan_gym.models import SequenceScorer
+from seqgan_gym.discriminator import SequenceScorer
+from seqgan_gym.envs.benchmark import build_discriminator, check_device
 from seqgan_gym.text import TextCorpus
 
 
@@ -46,7 +46,7 @@ class TextBenchmark:
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> TextBenchmark:
-        """Resolve the env arguments (see ``TextGenerationEnv``) into a :class:`TextBenchmark`."""
+        """The benchmark of these ``SeqGAN-Text-v0`` arguments (see Arguments in ``TextGenerationEnv``)."""
         discriminator_seed = check_int("discriminator_seed", discriminator_seed, minimum=0)
         device = check_device(device)
         if isinstance(corpus, TextCorpus):
@@ -62,14 +62,3 @@ class TextBenchmark:
     def decode(self, tokens: Sequence[int]) -> str:
         """One sequence as text (the tokens before its first ``<eos>``)."""
         return self.corpus.vocabulary.decode(tokens)
-
-
-class TextBenchmarkEnv:
-    """What training code reads from ``env.unwrapped`` of a text env, beside ``discriminator`` and ``real_data``."""
-
-    benchmark: TextBenchmark
-
-    @property
-    def corpus(self) -> TextCorpus:
-        """The corpus: ``vocabulary`` (decode samples with it), ``train`` and ``test`` sentences."""
-        return self.benchmark.corpus

@@ -1,29 +1,26 @@
-"""Text generation as a Gymnasium environment: SeqGAN's generator MDP on a real corpus (one sequence at a time)."""
+"""``SeqGAN-Text-v0``: the generation MDP on real text (COCO captions, Chinese poems or a file), single and batched."""
 
 from __future__ import annotations
 
-import os
-
-import torch
-
-from seqgan_gym.envs.text_benchmark import TextBenchmark, TextBenchmarkEnv
-from seqgan_gym.envs.token_generation import TokenGenerationEnv
-from seqgan_gym.models import SequenceScorer
+from seqgan_gym.envs.sequence_generation import SequenceGenerationEnv
+from seqgan_gym.envs.sequence_generation_vector import SequenceGenerationVectorEnv
+from seqgan_gym.envs.text_benchmark import TextBenchmark
 from seqgan_gym.text import TextCorpus
 
 
-class TextGenerationEnv(TextBenchmarkEnv, TokenGenerationEnv):
+class TextGenerationEnv(SequenceGenerationEnv):
     """SeqGAN's sequence generation MDP (Yu et al., 2017) on real text: COCO captions, Chinese poems or a file.
 
     ## Description
 
-    The agent writes a sentence as ``seq_len`` (T) tokens, one per step; the discriminator D then
-    scores it against the corpus' training sentences. Sentences shorter than T end with the
-    end-of-sequence token ``<eos>`` (id 0), repeated to length T, as in the paper's text
-    experiments: the text of a sequence is everything before its first ``<eos>``. The MDP is that of
-    ``TokenGenerationEnv`` (``SeqGAN-Oracle-v0``), so the Monte Carlo reward wrapper, the agents and
-    the callbacks work unchanged. ``env.unwrapped`` exposes ``corpus`` (vocabulary, training and
-    test sentences), ``discriminator`` and ``real_data``; it has no ``oracle``.
+    :class:`~seqgan_gym.envs.SequenceGenerationEnv` over a :class:`~seqgan_gym.envs.TextBenchmark`:
+    the agent writes a sentence as ``seq_len`` (T) tokens and D scores it against the corpus'
+    training sentences. Sentences shorter than T end with the end-of-sequence token ``<eos>``
+    (id 0), repeated to length T, as in the paper's text experiments: the text of a sequence is
+    everything before its first ``<eos>``. The MDP is that of the oracle env, so the Monte Carlo
+    reward wrapper, the agents and the callbacks work unchanged. ``env.unwrapped`` exposes
+    ``corpus`` (vocabulary, training and test sentences), ``discriminator`` and ``real_data``; it
+    has no ``oracle``.
 
     ## Action Space
 
@@ -63,21 +60,49 @@ class TextGenerationEnv(TextBenchmarkEnv, TokenGenerationEnv):
     * ``discriminator``: a ``Discriminator`` of the corpus' V and T, or ``None`` for a fresh paper
       CNN initialised from ``discriminator_seed``; or another ``SequenceScorer`` (``BLEUReward``).
     * ``device``: where D runs. ``render_mode``: ``None`` or ``"ansi"`` (the prefix as text).
+
+    All but ``render_mode`` go to :meth:`~seqgan_gym.envs.TextBenchmark.build`; or pass
+    ``benchmark=``, a ``TextBenchmark`` already built (one benchmark can serve several envs).
     """
 
-    def __init__(
-        self,
-        corpus: str | os.PathLike[str] | TextCorpus = "coco",
-        seq_len: int | None = None,
-        test_corpus: str | os.PathLike[str] | None = None,
-        level: str | None = None,
-        discriminator: SequenceScorer | None = None,
-        discriminator_seed: int = 0,
-        device: torch.device | str = "cpu",
-        render_mode: str | None = None,
-    ) -> None:
-        self._check_render_mode(render_mode)
-        self.benchmark = TextBenchmark.build(
-            corpus, seq_len, test_corpus, level, discriminator, discriminator_seed, device
-        )
-        self._init_mdp(render_mode)
+    benchmark: TextBenchmark
+    build_benchmark = TextBenchmark.build
+
+    @property
+    def corpus(self) -> TextCorpus:
+        """The corpus: ``vocabulary`` (decode samples with it), ``train`` and ``test`` sentences."""
+        return self.benchmark.corpus
+
+
+class TextGenerationVectorEnv(SequenceGenerationVectorEnv):
+    """``num_envs`` copies of :class:`~seqgan_gym.envs.TextGenerationEnv` stepped as one batch.
+
+    ``gymnasium.make_vec("SeqGAN-Text-v0", num_envs=64, vectorization_mode="vector_entry_point")``:
+    :class:`~seqgan_gym.envs.SequenceGenerationVectorEnv` over a ``TextBenchmark``.
+
+    ## Action Space
+
+    ``MultiDiscrete([V] * num_envs)``, V the vocabulary size including ``<eos>``.
+
+    ## Observation Space
+
+    ``Box(0, V, (num_envs, seq_len), int64)``, pad value V.
+
+    ## Rewards
+
+    ``float64[num_envs]``: 0 before the last step, then D(Y) of each sentence (one batch of D).
+
+    ## Episode End
+
+    All sub-envs terminate together after ``seq_len`` steps (also after an ``<eos>``), then reset
+    by ``autoreset_mode`` (see ``SequenceGenerationVectorEnv``).
+
+    ## Arguments
+
+    ``num_envs`` (``>= 1``, default 64), ``autoreset_mode`` (``"NextStep"``, the default, or
+    ``"SameStep"``), and the arguments of ``TextGenerationEnv``.
+    """
+
+    benchmark: TextBenchmark
+    build_benchmark = TextBenchmark.build
+    corpus = TextGenerationEnv.corpus

@@ -1,8 +1,7 @@
-"""SeqGAN's generation MDP as a natively batched Gymnasium ``VectorEnv``: one tensor program per step."""
+"""SeqGAN's generation MDP over any benchmark as a natively batched Gymnasium ``VectorEnv``."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -12,11 +11,22 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.envs.oracle_benchmark import DEFAULT_N_REAL, OracleBenchmark, OracleBenchmarkEnv
-from seqgan_gym.models import SequenceScorer
-from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.envs.benchmark import Benchmark
+from seqgan_gym.envs.sequence_generation import RENDER_MODES, BenchmarkParts, check_render_mode
 
-_AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+AUTORESET_MODES: tuple[AutoresetMode, ...] = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+
+
+def check_autoreset_mode(autoreset_mode: AutoresetMode | str) -> AutoresetMode:
+    """``autoreset_mode`` as an ``AutoresetMode`` (``NEXT_STEP`` or ``SAME_STEP``), or a ``ValueError`` naming it."""
+    try:
+        mode = AutoresetMode(autoreset_mode)
+    except ValueError:
+        mode = None
+    if mode not in AUTORESET_MODES:
+        allowed = [m.value for m in AUTORESET_MODES]
+        raise ValueError(f"autoreset_mode must be one of {allowed} (or the AutoresetMode enum), got {autoreset_mode!r}")
+    return mode
 
 
 def check_actions(actions: Any, num_envs: int, vocab_size: int) -> np.ndarray:
@@ -41,15 +51,26 @@ def check_actions(actions: Any, num_envs: int, vocab_size: int) -> np.ndarray:
     return actions.astype(np.int64, copy=False)
 
 
-class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
-    """``num_envs`` copies of :class:`~seqgan_gym.envs.TokenGenerationEnv` stepped as one batch.
+class SequenceGenerationVectorEnv(BenchmarkParts, VectorEnv):
+    """``num_envs`` copies of :class:`~seqgan_gym.envs.SequenceGenerationEnv` stepped as one batch.
 
-    Spaces, rewards and arguments are those of ``TokenGenerationEnv`` (its docstring), batched:
-    observation ``Box(0, V, (num_envs, T), int64)`` (pad value V), action ``MultiDiscrete([V] *
-    num_envs)``, rewards ``float64[num_envs]`` (0 before step T, D(Y) at T, one discriminator
-    batch for all sub-envs). There is no Python loop over sub-envs.
+    The MDP is that of ``SequenceGenerationEnv`` (its docstring), batched, with no Python loop over
+    sub-envs: a step is a few array operations, and one discriminator batch scores all finished
+    sequences, since one large batch uses the CPU's matrix kernels far better than many small ones.
 
-    ## Episode End and autoreset
+    ## Action Space
+
+    ``MultiDiscrete([V] * num_envs)``: one next token per sub-env.
+
+    ## Observation Space
+
+    ``Box(0, V, (num_envs, T), int64)``: each sub-env's prefix, left-aligned, pad value V.
+
+    ## Rewards
+
+    ``float64[num_envs]``: 0 before step T, D(Y) of each sub-env's sequence at step T.
+
+    ## Episode End
 
     Every episode lasts exactly T steps and all sub-envs are reset together, so they run in
     lockstep and terminate at the same step. ``infos["sequence"]`` (``int64[num_envs, T]``) holds
@@ -67,52 +88,25 @@ class TokenGenerationVectorEnv(OracleBenchmarkEnv, VectorEnv):
 
     ## Arguments
 
-    ``num_envs`` (``>= 1``), ``autoreset_mode`` and the arguments of ``TokenGenerationEnv``.
-    ``gymnasium.make_vec("SeqGAN-Oracle-v0", num_envs=64, vectorization_mode="vector_entry_point")``.
+    ``num_envs`` (``>= 1``); ``autoreset_mode``: ``AutoresetMode.NEXT_STEP`` (default) or
+    ``SAME_STEP``, or their values; ``benchmark`` (or ``**benchmark_args``) and ``render_mode`` as
+    for ``SequenceGenerationEnv``.
     """
 
     def __init__(
         self,
         num_envs: int = 64,
-        vocab_size: int | None = None,
-        seq_len: int | None = None,
-        oracle: OracleLSTM | str | os.PathLike[str] | None = None,
-        discriminator: SequenceScorer | None = None,
-        n_real: int = DEFAULT_N_REAL,
-        real_data_seed: int = 0,
-        discriminator_seed: int = 0,
-        device: torch.device | str = "cpu",
+        *,
+        benchmark: Benchmark | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        **benchmark_args: Any,
     ) -> None:
-        self._check_vector_args(num_envs, autoreset_mode, render_mode)
-        self.benchmark = OracleBenchmark.build(
-            vocab_size, seq_len, oracle, discriminator, n_real, real_data_seed, discriminator_seed, device
-        )
-        self._init_mdp()
-
-    def _check_vector_args(self, num_envs: int, autoreset_mode: AutoresetMode | str, render_mode: str | None) -> None:
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
-        try:
-            autoreset_mode = AutoresetMode(autoreset_mode)
-        except ValueError:
-            autoreset_mode = None
-        if autoreset_mode not in _AUTORESET_MODES:
-            allowed = [m.value for m in _AUTORESET_MODES]
-            raise ValueError(
-                f"autoreset_mode must be one of {allowed} (or the AutoresetMode enum), got {autoreset_mode!r}"
-            )
-        if render_mode is not None and render_mode != "ansi":
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": ["ansi"], "render_fps": 4}
-        self.autoreset_mode = autoreset_mode
-        self.render_mode = render_mode
-
-    def _init_mdp(self) -> None:
-        """Spaces and episode state from ``self.benchmark`` (shared with the text env)."""
-        self.vocab_size = self.benchmark.vocab_size
-        self.seq_len = self.benchmark.seq_len
-        self.pad_token = self.vocab_size
+        self.autoreset_mode = check_autoreset_mode(autoreset_mode)
+        self.render_mode = check_render_mode(render_mode)
+        self.metadata = {"autoreset_mode": self.autoreset_mode, "render_modes": list(RENDER_MODES), "render_fps": 4}
+        self._use_benchmark(benchmark, benchmark_args)
         self.single_action_space = spaces.Discrete(self.vocab_size)
         self.single_observation_space = spaces.Box(0, self.vocab_size, (self.seq_len,), np.int64)
         self.action_space = batch_space(self.single_action_space, self.num_envs)

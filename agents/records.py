@@ -1,0 +1,219 @@
+"""The records of a run: its metrics rows, and the files and displays they go to.
+
+In a run's ``out_dir``: ``config.json``; ``metrics.csv``, one row per epoch (columns
+:data:`METRIC_COLUMNS`), rewritten atomically after every row; ``tensorboard/``, Figure 2's curves
+and the losses; ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
+done, ``samples.txt`` (the final samples, one sequence of token ids per line), ``generator.zip``
+(``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agents.config import METHOD_PHASES, SeqGANConfig
+from agents.reinforce import REINFORCE
+from seqgan_gym._checks import non_finite_names
+from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+
+#: The columns of ``metrics.csv``; a row leaves empty those it does not have.
+METRIC_COLUMNS: tuple[str, ...] = (
+    "phase",
+    "epoch",
+    "step",
+    "nll_oracle",
+    "nll_test",
+    "g_loss",
+    "d_loss",
+    "mean_reward",
+    "d_acc_real",
+    "d_acc_fake",
+    "truth_prob",
+    "elapsed_s",
+)
+_CURVE_LABELS = {"seqgan": "SeqGAN (adversarial)", "pg_bleu": "PG-BLEU", "scheduled_sampling": "Scheduled Sampling"}
+
+
+class RunRecords:
+    """The metrics rows of a run, each written out as it is added.
+
+    :param config: the run (its method names the curves; its ``mle_epochs`` starts the x axis of
+        what follows pretraining). :param out_dir: where the files go (``None``: the rows stay in memory).
+    """
+
+    def __init__(self, config: SeqGANConfig, out_dir: Path | None) -> None:
+        self.config = config
+        self.out_dir = out_dir
+        #: One dict per row: ``phase``, ``epoch``, ``step``, the metrics of the epoch and ``elapsed_s``.
+        self.rows: list[dict[str, Any]] = []
+        self._writer: Any = None
+
+    def add(self, row: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
+        """Append ``row`` (``phase``, ``epoch`` and metrics) with its ``step`` and ``elapsed_s``, and write it out.
+
+        :raises FloatingPointError: a metric is not finite (nothing is written).
+        """
+        bad = non_finite_names(row)
+        if bad:  # a metric is the last place a fault can show before it reaches metrics.csv and the checkpoint
+            raise FloatingPointError(f"non-finite {', '.join(f'{k}={row[k]!r}' for k in bad)}")
+        # Figure 2's x axis: pretraining epochs, then adversarial (or continued MLE) epochs after them.
+        offset = 0 if row["phase"] in ("mle", "d_pretrain") else self.config.mle_epochs
+        row = {"step": offset + row["epoch"], **row, "elapsed_s": round(elapsed_s, 3)}
+        self.rows.append(row)
+        if self.out_dir is not None:
+            self._write_csv()
+            self._tensorboard(row)
+        return row
+
+    def curve(self, phase: str, column: str = "nll_oracle") -> list[tuple[int, float]]:
+        """``(step, value)`` of ``column`` over the rows of ``phase`` that have it."""
+        return [(r["step"], r[column]) for r in self.rows if r["phase"] == phase and r.get(column) is not None]
+
+    def summary(self, units_done: int, units: int, elapsed_s: float, device: torch.device) -> dict[str, Any]:
+        """The run's headline numbers: NLL-oracle after pretraining, of the method and of the MLE control.
+
+        Keys name the method: ``nll_oracle_seqgan`` and ``seqgan_minus_mle`` for SeqGAN,
+        ``nll_oracle_pg_bleu`` and ``pg_bleu_minus_mle`` for PG-BLEU, and so on.
+        """
+
+        def last(phase: str) -> float | None:
+            points = self.curve(phase)
+            return points[-1][1] if points else None
+
+        method = self.config.method
+        final, mle = last(self.config.method_phase), last("mle_continuation")
+        return {
+            "method": method,
+            "nll_oracle_pretrained": last("mle"),
+            f"nll_oracle_{method}": final,
+            "nll_oracle_mle_continuation": mle,
+            f"{method}_minus_mle": None if final is None or mle is None else final - mle,
+            "units_done": units_done,
+            "units": units,
+            "training_seconds": round(elapsed_s, 1),
+            "device": str(device),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "config": self.config.to_dict(),
+        }
+
+    def write_config(self) -> None:
+        """``config.json``: the run's ``SeqGANConfig.to_dict()``."""
+        assert self.out_dir is not None
+        atomic_write_json(self.out_dir / "config.json", self.config.to_dict())
+
+    def write_plot(self) -> Path:
+        """``nll_oracle.png``: Figure 2 from the rows so far."""
+        assert self.out_dir is not None
+        return plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", method=self.config.method)
+
+    def write_results(self, samples: torch.Tensor, model: REINFORCE, summary: dict[str, Any]) -> None:
+        """The files of a finished run: ``samples.txt``, ``generator.zip`` and ``summary.json``.
+
+        :param samples: ``LongTensor[n, T]``, the final samples of G_θ, one line each.
+        :param model: the trained REINFORCE model, saved for ``REINFORCE.load``.
+        :param summary: the run's headline numbers (:meth:`summary`).
+        """
+        assert self.out_dir is not None
+        atomic_write_text(
+            self.out_dir / "samples.txt", "\n".join(" ".join(map(str, r)) for r in samples.tolist()) + "\n"
+        )
+        model.save(self.out_dir / "generator.zip")
+        atomic_write_json(self.out_dir / "summary.json", summary)
+
+    def flush(self) -> None:
+        """Hand what TensorBoard has buffered to its files."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    def _write_csv(self) -> None:
+        assert self.out_dir is not None
+        lines = [",".join(METRIC_COLUMNS)]
+        for row in self.rows:
+            lines.append(",".join(_csv_cell(row.get(column)) for column in METRIC_COLUMNS))
+        atomic_write_text(self.out_dir / "metrics.csv", "\n".join(lines) + "\n")
+
+    def _tensorboard(self, row: dict[str, Any]) -> None:
+        assert self.out_dir is not None
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter  # imported only when writing results
+
+            self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
+        # Pretraining rows start both curves, as in Figure 2.
+        method = self.config.method
+        curves = {"mle": (method, "mle"), "mle_continuation": ("mle",), self.config.method_phase: (method,)}
+        for name in ("nll_oracle", "nll_test"):
+            if row.get(name) is not None:
+                for curve in curves.get(row["phase"], ()):
+                    self._writer.add_scalar(f"{name}/{curve}", row[name], row["step"])
+        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake"):
+            if row.get(name) is not None:
+                self._writer.add_scalar(f"{row['phase']}/{name}", row[name], row["step"])
+
+
+def progress_bar(units: int, units_done: int) -> Any:
+    """A tqdm bar over the ``units`` of a run, ``units_done`` of them already done."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=units, initial=units_done, unit="epoch", dynamic_ncols=True)
+
+
+def advance(bar: Any, phase: str, row: dict[str, Any]) -> None:
+    """One unit of ``phase`` done on ``bar``, showing the NLL-oracle of its last ``row`` if it has one."""
+    bar.set_description(phase)
+    if "nll_oracle" in row:
+        bar.set_postfix(nll_oracle=f"{row['nll_oracle']:.4f}", refresh=False)
+    bar.update(1)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def plot_nll_oracle(
+    rows: list[dict[str, Any]], path: str | os.PathLike[str], title: str = "", method: str = "seqgan"
+) -> Path:
+    """Figure 2 of the paper from metrics rows: NLL-oracle over epochs, SeqGAN beside the MLE-only control.
+
+    Pretraining is drawn once and continues into both curves; a dotted line marks its end.
+    Written atomically as PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    def points(*phases: str) -> tuple[list[int], list[float]]:
+        chosen = [
+            (r["step"], r["nll_oracle"]) for r in rows if r["phase"] in phases and r.get("nll_oracle") is not None
+        ]
+        return [x for x, _ in chosen], [y for _, y in chosen]
+
+    pre_x, pre_y = points("mle")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    ax.plot(pre_x, pre_y, color="0.35", label="MLE pretraining")
+    for phase, label, color in (
+        (METHOD_PHASES[method], _CURVE_LABELS[method], "tab:red"),
+        ("mle_continuation", "MLE continued", "tab:blue"),
+    ):
+        x, y = points(phase)
+        if x:
+            start = ([pre_x[-1]], [pre_y[-1]]) if pre_x else ([], [])
+            ax.plot(start[0] + x, start[1] + y, color=color, label=label)
+    if pre_x:
+        ax.axvline(pre_x[-1], color="0.6", linestyle=":", linewidth=1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("NLL-oracle (nats per token)")
+    ax.set_title(title or "NLL-oracle on the synthetic benchmark")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return atomic_write_png(path, fig)
