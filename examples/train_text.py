@@ -15,8 +15,12 @@ is more diverse). A row for real training sentences gives the scale.
     python examples/train_text.py --corpus coco --out results/text_coco
     python examples/train_text.py --corpus poems --out results/text_poems
 
+With ``--temperatures``, each generator (and G_θ as pretraining left it) is also sampled at each
+temperature τ, and BLEU-4 (quality) is set against Self-BLEU-4 (lower: more diverse): does SeqGAN
+lie beyond the MLE generators' temperature frontier, or on it (quality_diversity.md)?
+
 Writes to --out: metrics.csv (loss per epoch), results.md and results.json (the BLEU table),
-samples_seqgan.txt and samples_mle.txt (the decoded samples).
+samples_seqgan.txt and samples_mle.txt (the decoded samples), and quality_diversity.md.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.pretraining import mle_epoch, mle_optimizer, pretrain_discriminator
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.metrics import BLEUScorer, self_bleu
+from seqgan_gym.metrics import BLEUScorer, FrontierPoint, frontier_at, self_bleu
 from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.sampling import check_temperature
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
@@ -74,6 +79,7 @@ class TextRunConfig:
     discriminator_filter_sizes: tuple[int, ...] | None = None  # None: the paper's widths that fit in T
     discriminator_num_filters: tuple[int, ...] | None = None
     seed: int = 0
+    temperatures: tuple[float, ...] = ()  # with any: the quality-diversity sweep (τ = 1 always in it)
 
 
 def log(message: str) -> None:
@@ -134,6 +140,7 @@ def run(config: TextRunConfig, out: Path, say: Callable[[str], None] = log) -> d
     for epoch in range(config.mle_epochs):
         record("mle", epoch + 1, g_loss=mle_epoch(generator, real, optimizer, config.batch_size))
     rollout_policy.load_state_dict(generator.state_dict())  # β ← θ
+    pretrained = copy.deepcopy(generator)  # for the temperature sweep
     mle_control = copy.deepcopy(generator)
     control_optimizer = mle_optimizer(mle_control)
     control_optimizer.load_state_dict(optimizer.state_dict())
@@ -197,10 +204,57 @@ def run(config: TextRunConfig, out: Path, say: Callable[[str], None] = log) -> d
         "seqgan_gym": seqgan_gym.__version__,
         "torch": torch.__version__,
     }
+    if config.temperatures:
+        say(f"temperature sweep: τ in {sorted({*config.temperatures, 1.0})}")
+        generators = {"pretrained": pretrained, "MLE": mle_control, "SeqGAN": generator}
+        sweep = temperature_sweep(generators, config, corpus, scorers[4])
+        result["quality_diversity"] = {name: [p._asdict() for p in points] for name, points in sweep.items()}
+        atomic_write_text(out / "quality_diversity.md", quality_diversity_markdown(sweep))
+        say(quality_diversity_markdown(sweep))
     atomic_write_json(out / "results.json", result)
     atomic_write_text(out / "results.md", markdown(result, corpus.name))
     say(markdown(result, corpus.name))
     return result
+
+
+def temperature_sweep(
+    generators: dict[str, LSTMGenerator], config: TextRunConfig, corpus: TextCorpus, bleu4: BLEUScorer
+) -> dict[str, list[FrontierPoint]]:
+    """Each generator at each τ: BLEU-4 against the test set (quality), Self-BLEU-4 (coverage: lower is better)."""
+    sweep: dict[str, list[FrontierPoint]] = {}
+    for name, g in generators.items():
+        sweep[name] = []
+        for tau in sorted({*config.temperatures, 1.0}):
+            stream = torch.Generator().manual_seed(config.seed + 2)  # the same stream at every point
+            samples = corpus.to_tokens(g.sample(config.n_eval, generator=stream, temperature=tau))
+            sweep[name].append(FrontierPoint(tau, bleu4.score(samples), self_bleu(samples, max_n=4)))
+    return sweep
+
+
+def quality_diversity_markdown(sweep: dict[str, list[FrontierPoint]]) -> str:
+    """The sweep's table, and where SeqGAN's τ = 1 point lies against each MLE generator's curve."""
+    names = list(sweep)
+    lines = [
+        "| τ | " + " | ".join(f"{n} BLEU-4 | {n} Self-BLEU-4" for n in names) + " |",
+        "|---" * (2 * len(names) + 1) + "|",
+    ]
+    for i, point in enumerate(sweep[names[0]]):
+        cells = " | ".join(f"{sweep[n][i].quality:.3f} | {sweep[n][i].coverage:.3f}" for n in names)
+        lines.append(f"| {point.temperature:g} | {cells} |")
+    seqgan = next(p for p in sweep["SeqGAN"] if p.temperature == 1.0)
+    lines += ["", f"SeqGAN at τ = 1: BLEU-4 {seqgan.quality:.3f} at Self-BLEU-4 {seqgan.coverage:.3f}.", ""]
+    for name in ("pretrained", "MLE"):
+        at = frontier_at(sweep[name], seqgan.coverage)
+        if at is None:
+            lines.append(f"- {name}: no τ in the sweep reaches that Self-BLEU-4; widen --temperatures.")
+            continue
+        bleu4, tau = at
+        where = "beyond it (higher BLEU-4)" if seqgan.quality > bleu4 else "behind it (lower BLEU-4)"
+        lines.append(
+            f"- {name}: at that Self-BLEU-4 (τ ≈ {tau:.3f}) its curve has BLEU-4 {bleu4:.3f}; "
+            f"SeqGAN is {abs(seqgan.quality - bleu4):.3f} {where}."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def markdown(result: dict[str, Any], corpus: str) -> str:
@@ -259,7 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int_at_least(minimum), default=default, help=f"{text} ({default})"
         )
+    parser.add_argument(
+        "--temperatures",
+        type=_temperature,
+        nargs="+",
+        default=[],
+        metavar="TAU",
+        help="also sample each generator at these temperatures: BLEU-4 against Self-BLEU-4",
+    )
     return parser
+
+
+def _temperature(text: str) -> float:
+    try:
+        return check_temperature(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -283,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         n_negatives=args.n_negatives,
         n_eval=args.n_eval,
         seed=args.seed,
+        temperatures=tuple(args.temperatures),
     )
     name = args.corpus if args.corpus in BUILTIN_CORPORA else Path(args.corpus).stem
     out = args.out if args.out is not None else Path("results") / f"text_{name}"

@@ -26,7 +26,7 @@ from seqgan_gym._checks import check_float, check_int, check_tokens
 from seqgan_gym._kernels import chunks
 from seqgan_gym._kernels.generator import Log2Head, OutputLogProb, WeightedNLL, fused_lstm, token_nll_
 from seqgan_gym._matmul import mm
-from seqgan_gym.sampling import sample_from_logits
+from seqgan_gym.sampling import check_temperature, sample_from_logits
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """``(h, c)``, each of shape ``[B, hidden_dim]``."""
@@ -116,16 +116,24 @@ class TokenLSTM(nn.Module):
         # several threads in a varying order (results differ run to run); this one does not.
         return fused_lstm(F.embedding(inputs, self.embedding), self.w_x, self.w_h, self.bias, self.training)
 
-    def log_prob(self, tokens: torch.Tensor) -> torch.Tensor:
+    def log_prob(self, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
         """Teacher-forced log-probability of every token.
 
         :param tokens: ``LongTensor[B, T']`` with ``T' <= seq_len``.
+        :param temperature: τ > 0; the probabilities are those :meth:`sample` draws from at τ.
         :return: ``Tensor[B, T']``, ``log G(y_t | y_1..y_{t-1})`` (differentiable).
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
+        w_out, b_out = self._tempered_output_layer(check_temperature(temperature))
         hidden = self._hidden_states(tokens).flatten(0, 1)  # [B * T', hidden_dim]
         # log_softmax(hidden @ w_out + b_out).gather(tokens), without the [B * T', V] logits.
-        return OutputLogProb.apply(hidden, self.w_out, self.b_out, tokens.flatten()).view_as(tokens)
+        return OutputLogProb.apply(hidden, w_out, b_out, tokens.flatten()).view_as(tokens)
+
+    def _tempered_output_layer(self, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(w_out / τ, b_out / τ)``: the logits divided by τ (the parameters themselves at τ = 1)."""
+        if temperature == 1.0:
+            return self.w_out, self.b_out
+        return self.w_out / temperature, self.b_out / temperature
 
     def weighted_nll(
         self, tokens: torch.Tensor, weights: torch.Tensor, hidden: torch.Tensor | None = None
@@ -161,19 +169,21 @@ class TokenLSTM(nn.Module):
         return WeightedNLL.apply(hidden, self.w_out, self.b_out, tokens.flatten(), weights)
 
     @torch.no_grad()
-    def nll(self, tokens: torch.Tensor, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    def nll(self, tokens: torch.Tensor, batch_size: int = EVAL_BATCH, temperature: float = 1.0) -> torch.Tensor:
         """Mean per-token negative log-likelihood of each sequence, in nats.
 
         :param tokens: ``LongTensor[n, T']`` (or anything ``torch.as_tensor`` takes).
         :param batch_size: sequences scored at once (bounds memory).
+        :param temperature: τ > 0; the NLL under the distribution :meth:`sample` draws from at τ.
         :return: ``Tensor[n]``.
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        out = [self._nll_batch(tokens[rows]) for rows in chunks(tokens.shape[0], batch_size)]
+        temperature = check_temperature(temperature)
+        out = [self._nll_batch(tokens[rows], temperature) for rows in chunks(tokens.shape[0], batch_size)]
         return torch.cat(out) if out else torch.zeros(0, device=self.device)
 
-    def _nll_batch(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _nll_batch(self, tokens: torch.Tensor, temperature: float) -> torch.Tensor:
         """:meth:`nll` of ``LongTensor[B, T']``, one step at a time without autograd: ``Tensor[B]``."""
         batch, length = tokens.shape
         total = torch.zeros(batch, device=self.device, dtype=torch.float64)
@@ -181,6 +191,8 @@ class TokenLSTM(nn.Module):
         for t in range(length):
             logits, state = self.step(inputs, state)
             inputs = tokens[:, t]
+            if temperature != 1.0:
+                logits.div_(temperature)
             total += token_nll_(logits, inputs)  # the step's fresh logits serve as scratch space
         return (total / length).to(self.embedding.dtype)
 
@@ -192,28 +204,31 @@ class TokenLSTM(nn.Module):
         n: int,
         generator: torch.Generator | None = None,
         batch_size: int = 1024,
+        temperature: float = 1.0,
     ) -> torch.Tensor:
         """Sample ``n`` sequences of ``seq_len`` tokens (inverse-CDF sampling, batched).
 
         :param n: number of sequences (``>= 0``).
         :param generator: random stream on this module's device; ``None`` uses torch's global one.
         :param batch_size: sequences sampled at once (bounds memory).
+        :param temperature: τ > 0: every token is drawn from ``softmax(logits / τ)``, exactly.
         :return: ``LongTensor[n, seq_len]``.
         """
         n = check_int("n", n, minimum=0)
         batch_size = check_int("batch_size", batch_size, minimum=1)
-        out = [self._sample_batch(rows.stop - rows.start, generator) for rows in chunks(n, batch_size)]
+        temperature = check_temperature(temperature)
+        out = [self._sample_batch(rows.stop - rows.start, generator, temperature) for rows in chunks(n, batch_size)]
         if not out:
             return torch.zeros(0, self.seq_len, dtype=torch.long, device=self.device)
         return torch.cat(out)
 
-    def _sample_batch(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+    def _sample_batch(self, n: int, generator: torch.Generator | None, temperature: float) -> torch.Tensor:
         tokens, state = self.start_tokens(n), self.initial_state(n)
         samples = torch.empty(n, self.seq_len, dtype=torch.long, device=self.device)
-        head = Log2Head.of(self.w_out, self.b_out)  # the output layer, in base 2 for exp2
+        head = Log2Head.of(self.w_out, self.b_out, temperature)  # the output layer, in base 2 for exp2
         for t in range(self.seq_len):
             state = self._cell(tokens, state)
-            tokens = head.sample(state[0], generator)  # y_t ~ softmax(h W_out + b_out)
+            tokens = head.sample(state[0], generator)  # y_t ~ softmax((h W_out + b_out) / τ)
             samples[:, t] = tokens
         return samples
 
@@ -225,6 +240,7 @@ class TokenLSTM(nn.Module):
         n_tokens: int,
         generator: torch.Generator | None = None,
         completions_per_row: int = 1,
+        temperature: float = 1.0,
     ) -> torch.Tensor:
         """Sample ``n_tokens`` more tokens for each row of a prefix already fed to the model.
 
@@ -239,10 +255,13 @@ class TokenLSTM(nn.Module):
             tokens as completing ``logits`` and ``state`` repeated row-wise that many times
             (``repeat_interleave``), without copying the ``[B, V]`` logits: the first token of
             all of a row's completions is drawn from its one row of logits.
+        :param temperature: τ > 0: every token, the first included, is drawn from ``softmax(logits / τ)``.
         :return: ``LongTensor[B * completions_per_row, n_tokens]``; rows ``b * completions_per_row``
             to ``(b + 1) * completions_per_row - 1`` complete row ``b``.
         """
-        return self._complete(logits, state, n_tokens, generator, completions_per_row, consume_logits=False)
+        return self._complete(
+            logits, state, n_tokens, generator, completions_per_row, temperature=temperature, consume_logits=False
+        )
 
     @torch.no_grad()
     def _complete(
@@ -253,6 +272,7 @@ class TokenLSTM(nn.Module):
         generator: torch.Generator | None,
         completions_per_row: int,
         *,
+        temperature: float = 1.0,
         consume_logits: bool,
     ) -> torch.Tensor:
         """:meth:`complete`; with ``consume_logits``, ``logits`` serves as scratch space and is overwritten.
@@ -262,15 +282,18 @@ class TokenLSTM(nn.Module):
         """
         n_tokens = check_int("n_tokens", n_tokens, minimum=0)
         repeats = check_int("completions_per_row", completions_per_row, minimum=1)
+        temperature = check_temperature(temperature)
         if logits.dim() != 2 or logits.shape[1] != self.vocab_size:
             raise ValueError(f"logits must have shape [B, {self.vocab_size}], got {tuple(logits.shape)}")
         out = torch.empty(logits.shape[0] * repeats, n_tokens, dtype=torch.long, device=logits.device)
         if n_tokens == 0:
             return out
+        if temperature != 1.0:  # a tempered copy (or the caller's scratch logits, tempered in place)
+            logits, consume_logits = (logits.div_(temperature) if consume_logits else logits / temperature), True
         out[:, 0] = sample_from_logits(logits, generator, overwrite=consume_logits, draws_per_row=repeats)
         if repeats > 1:
             state = (state[0].repeat_interleave(repeats, dim=0), state[1].repeat_interleave(repeats, dim=0))
-        head = Log2Head.of(self.w_out, self.b_out)
+        head = Log2Head.of(self.w_out, self.b_out, temperature)
         for k in range(1, n_tokens):
             state = self._cell(out[:, k - 1], state)
             out[:, k] = head.sample(state[0], generator)

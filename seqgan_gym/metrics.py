@@ -18,11 +18,17 @@ Token sequences are accepted as a 2-D integer ``numpy`` array or ``torch`` tenso
 row one sequence of ints), or as an iterable of sequences, each a list/tuple of hashable tokens
 (``str`` words or ints) or a 1-D integer array/tensor; lengths may differ. Tokenization is the
 caller's (e.g. ``line.split()``); a sequence given as a bare ``str`` is refused.
+
+Quality against coverage: sampling at a temperature τ < 1 buys quality (NLL-oracle, BLEU) with
+coverage (NLL-test, Self-BLEU), so a generator is a curve over τ, not a point.
+:func:`frontier_at` reads such a curve at a given coverage, to set another generator's point beside it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from seqgan_gym._bleu import BLEUScorer, _mean, as_sequences, self_bleu_indices, self_bleu_scores
 from seqgan_gym._checks import check_int, check_tokens
@@ -39,24 +45,25 @@ def nll_oracle(oracle: TokenLSTM, samples: Any) -> float:
     return _mean_nll(oracle, samples, "oracle", "samples")
 
 
-def nll_test(generator: TokenLSTM, held_out: Any) -> float:
+def nll_test(generator: TokenLSTM, held_out: Any, temperature: float = 1.0) -> float:
     """NLL-test: the generator's mean per-token NLL of held-out real sequences.
 
     :param generator: the model under evaluation (an ``LSTMGenerator``).
     :param held_out: real token ids, ``[n, T]`` (tensor or array), ``n >= 1``.
+    :param temperature: τ > 0: score under the distribution the generator samples at τ.
     :return: the mean over all ``n * T`` tokens, in nats.
     """
-    return _mean_nll(generator, held_out, "generator", "held_out")
+    return _mean_nll(generator, held_out, "generator", "held_out", temperature)
 
 
-def _mean_nll(model: TokenLSTM, tokens: Any, model_name: str, name: str) -> float:
+def _mean_nll(model: TokenLSTM, tokens: Any, model_name: str, name: str, temperature: float = 1.0) -> float:
     if not isinstance(model, TokenLSTM):
         raise TypeError(f"{model_name} must be a TokenLSTM (OracleLSTM or LSTMGenerator), got {type(model).__name__}")
     tokens = check_tokens(name, tokens, model.vocab_size, max_len=model.seq_len, device=model.device)
     if tokens.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sequence, got shape {tuple(tokens.shape)}")
     # Every sequence has the same length, so the mean of per-sequence means is the per-token mean.
-    return float(model.nll(tokens).mean())
+    return float(model.nll(tokens, temperature=temperature).mean())
 
 
 def bleu(hypotheses: Any, references: Any, max_n: int = 4) -> float:
@@ -101,9 +108,48 @@ def self_bleu(samples: Any, max_n: int = 4, n: int | None = None, seed: int = 0)
     return _mean(self_bleu_scores(seqs, max_n, indices))  # left to right, as Texygen's score += ...; score / cnt
 
 
+
+class FrontierPoint(NamedTuple):
+    """One generator sampled at one temperature.
+
+    ``quality``: NLL-oracle (lower is better) or BLEU (higher is better); ``coverage``: NLL-test or
+    Self-BLEU, lower is better for both (a generator that covers more of the real data, or repeats
+    itself less).
+    """
+
+    temperature: float
+    quality: float
+    coverage: float
+
+
+def frontier_at(points: Sequence[FrontierPoint], coverage: float) -> tuple[float, float] | None:
+    """A generator's temperature curve read at ``coverage``: ``(quality there, τ there)``.
+
+    Only the sharpening branch counts: the temperatures at or below the one of best (lowest)
+    coverage, where lowering τ trades coverage for quality. Linear between the two points around
+    ``coverage``; ``None`` where the branch does not reach it.
+    """
+    if not points:
+        raise ValueError("points must hold at least one FrontierPoint")
+    best = min(points, key=lambda p: p.coverage)
+    branch = sorted((p for p in points if p.temperature <= best.temperature), key=lambda p: p.coverage)
+    if len(branch) == 1 and branch[0].coverage == coverage:
+        return branch[0].quality, branch[0].temperature
+    for lo, hi in itertools.pairwise(branch):
+        if lo.coverage <= coverage <= hi.coverage:
+            weight = 0.0 if hi.coverage == lo.coverage else (coverage - lo.coverage) / (hi.coverage - lo.coverage)
+            return (
+                lo.quality + weight * (hi.quality - lo.quality),
+                lo.temperature + weight * (hi.temperature - lo.temperature),
+            )
+    return None
+
+
 __all__ = [
     "BLEUScorer",
+    "FrontierPoint",
     "bleu",
+    "frontier_at",
     "nll_oracle",
     "nll_test",
     "self_bleu",

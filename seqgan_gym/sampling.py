@@ -15,10 +15,19 @@ import math
 import torch
 import torch.nn.functional as F
 
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import check_float, check_int
 
 #: log2(e): natural-log logits times LOG2_E are base-2 logits.
 LOG2_E = 1.0 / math.log(2.0)
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a finite ``float > 0``, or a ``ValueError`` that names it.
+
+    Sampling at temperature τ draws token ``v`` with probability ``softmax(logits / τ)[v]``: τ < 1
+    sharpens the distribution, τ > 1 flattens it, τ = 1 is the model itself.
+    """
+    return check_float("temperature", temperature, 0.0, low_open=True)
 
 
 def block_size(vocab: int) -> int:

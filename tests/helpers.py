@@ -1,9 +1,10 @@
-"""What several test files share: the tiny trainer configuration and the pieces of hostile files."""
+"""What several test files share: the tiny trainer configuration, the pieces of hostile files, a chi-square test."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,29 @@ def torch_bytes(obj: object) -> bytes:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
+
+
+def chi2_critical(df: int, z: float = 4.75) -> float:
+    """Wilson-Hilferty upper quantile of chi-square(df); z=4.75 is a tail probability of about 1e-6."""
+    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+
+
+def chi2_statistic(counts: torch.Tensor, probs: torch.Tensor, n: int, min_expected: float = 10.0) -> tuple[float, int]:
+    """Pearson's statistic, pooling consecutive low-expectation cells until each has ``min_expected``."""
+    expected = probs.double() * n
+    observed = counts.double()
+    cells_e: list[float] = []
+    cells_o: list[float] = []
+    acc_e = acc_o = 0.0
+    for e, o in zip(expected.tolist(), observed.tolist(), strict=True):
+        acc_e += e
+        acc_o += o
+        if acc_e >= min_expected:
+            cells_e.append(acc_e)
+            cells_o.append(acc_o)
+            acc_e = acc_o = 0.0
+    if cells_e:
+        cells_e[-1] += acc_e
+        cells_o[-1] += acc_o
+    stat = sum((o - e) ** 2 / e for o, e in zip(cells_o, cells_e, strict=True))
+    return stat, len(cells_e) - 1

@@ -15,21 +15,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import oracle_demo
 import pytest
+import swap_algorithms
+import table1
+import train_oracle
+import train_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from agents.seqgan import PRESETS, resolve_device
+from seqgan_gym.text import BUILTIN_CORPORA
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
-import oracle_demo  # noqa: E402
-import swap_algorithms  # noqa: E402
-import table1  # noqa: E402
-import train_oracle  # noqa: E402
-import train_text  # noqa: E402
-
-from agents.seqgan import PRESETS, resolve_device  # noqa: E402
-from seqgan_gym.text import BUILTIN_CORPORA  # noqa: E402
-
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Values: random text, numbers of every kind written as text, and the usual suspects.

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import train_oracle
 
 from agents.seqgan import CHECKPOINT_NAME, SeqGANConfig, SeqGANTrainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_oracle.py"
-sys.path.insert(0, str(ROOT / "examples"))
-import train_oracle  # noqa: E402
 
 # 21 units, each checkpointed (--checkpoint-every 0): a few seconds of training in all.
 CONFIG = {

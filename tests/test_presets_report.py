@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
+import presets
 import pytest
 
 from agents.seqgan import PRESETS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import presets
 
 HEADER = "phase,epoch,step,nll_oracle,nll_test,g_loss,d_loss,mean_reward,truth_prob,elapsed_s"
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from helpers import chi2_critical, chi2_statistic
 
 from seqgan_gym.sampling import block_size, sample_from_log2_logits, sample_from_logits
 
@@ -22,32 +23,6 @@ def _draw(logits: torch.Tensor, n: int, seed: int, chunk: int = 32_768) -> torch
     return torch.cat(out)
 
 
-def _chi2_critical(df: int, z: float = 4.75) -> float:
-    """Wilson-Hilferty upper quantile of chi-square(df); z=4.75 is a tail probability of about 1e-6."""
-    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
-
-
-def _chi2(counts: torch.Tensor, probs: torch.Tensor, n: int, min_expected: float = 10.0) -> tuple[float, int]:
-    """Pearson's statistic, pooling consecutive low-expectation cells until each has ``min_expected``."""
-    expected = probs.double() * n
-    observed = counts.double()
-    cells_e: list[float] = []
-    cells_o: list[float] = []
-    acc_e = acc_o = 0.0
-    for e, o in zip(expected.tolist(), observed.tolist(), strict=True):
-        acc_e += e
-        acc_o += o
-        if acc_e >= min_expected:
-            cells_e.append(acc_e)
-            cells_o.append(acc_o)
-            acc_e = acc_o = 0.0
-    if cells_e:
-        cells_e[-1] += acc_e
-        cells_o[-1] += acc_o
-    stat = sum((o - e) ** 2 / e for o, e in zip(cells_o, cells_e, strict=True))
-    return stat, len(cells_e) - 1
-
-
 @pytest.mark.parametrize("vocab", [2, 7, 16, 17, 101])
 def test_frequencies_match_softmax(vocab: int) -> None:
     logits = torch.randn(vocab, generator=torch.Generator().manual_seed(vocab)) * 1.5
@@ -56,10 +31,10 @@ def test_frequencies_match_softmax(vocab: int) -> None:
     probs = torch.softmax(logits.double(), dim=0)
     counts = torch.bincount(draws, minlength=vocab)
     assert counts.numel() == vocab
-    stat, df = _chi2(counts, probs, n)
+    stat, df = chi2_statistic(counts, probs, n)
     assert df >= 1
     # Fixed seed, so deterministic; a correct sampler fails this with probability about 1e-6.
-    assert stat < _chi2_critical(df), (stat, df)
+    assert stat < chi2_critical(df), (stat, df)
     # And no cell is far off: 5 binomial standard errors.
     freq = counts.double() / n
     assert torch.all((freq - probs).abs() < 5 * torch.sqrt(probs * (1 - probs) / n) + 1e-9)
@@ -72,9 +47,9 @@ def test_frequencies_match_softmax_v5000() -> None:
     draws = _draw(logits, n, seed=2, chunk=3_000)
     probs = torch.softmax(logits.double(), dim=0)
     counts = torch.bincount(draws, minlength=vocab)
-    stat, df = _chi2(counts, probs, n)
+    stat, df = chi2_statistic(counts, probs, n)
     assert df > 100
-    assert stat < _chi2_critical(df), (stat, df)
+    assert stat < chi2_critical(df), (stat, df)
     # Mass per range of 125 tokens (ranges straddle the sampler's 100-token blocks).
     range_p = probs.view(40, 125).sum(dim=1)
     range_f = counts.double().view(40, 125).sum(dim=1) / n
@@ -90,8 +65,8 @@ def test_rows_use_their_own_logits() -> None:
     draws = sample_from_logits(logits, torch.Generator().manual_seed(5))
     for row_logits, row_draws in ((a, draws[0::2]), (b, draws[1::2])):
         probs = torch.softmax(row_logits.double(), dim=0)
-        stat, df = _chi2(torch.bincount(row_draws, minlength=vocab), probs, n)
-        assert stat < _chi2_critical(df), (stat, df)
+        stat, df = chi2_statistic(torch.bincount(row_draws, minlength=vocab), probs, n)
+        assert stat < chi2_critical(df), (stat, df)
 
 
 def test_temperature_extremes_do_not_overflow() -> None:

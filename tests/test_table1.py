@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pytest
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import table1
+import torch
 from test_seqgan_trainer import TINY
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import train_text
 
 
@@ -54,6 +51,42 @@ def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
     )
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].startswith("phase,epoch") and len(metrics) == 1 + 2 + 1 + 2 + 2
+    assert "quality_diversity" not in result and not (out / "quality_diversity.md").exists()
+
+
+def test_temperature_sweep_sets_seqgan_against_the_mle_curves(tmp_path: Path) -> None:
+    config = train_text.TextRunConfig(
+        corpus=str(_corpus(tmp_path / "train.txt", 48, 0)),
+        test_corpus=str(_corpus(tmp_path / "test.txt", 30, 1)),
+        emb_dim=8,
+        hidden_dim=8,
+        mle_epochs=2,
+        d_pretrain_rounds=1,
+        d_pretrain_epochs=1,
+        adversarial_epochs=1,
+        batch_size=8,
+        n_rollouts=2,
+        n_negatives=16,
+        n_eval=40,
+        discriminator_filter_sizes=(1, 2, 3),
+        discriminator_num_filters=(4, 4, 4),
+        temperatures=(0.1, 3.0),
+    )
+    out = tmp_path / "out"
+    result = train_text.run(config, out, say=lambda _: None)
+    sweep = result["quality_diversity"]
+    assert list(sweep) == ["pretrained", "MLE", "SeqGAN"]
+    for points in sweep.values():
+        assert [p["temperature"] for p in points] == [0.1, 1.0, 3.0]
+        assert all(0.0 <= p["quality"] <= 1.0 and 0.0 <= p["coverage"] <= 1.0 for p in points)
+        # The temperature reaches the samples: each τ scores differently.
+        assert len({(p["quality"], p["coverage"]) for p in points}) == 3
+    # τ = 1 is the run's own sample: the same numbers as the BLEU table's.
+    seqgan_at_one = sweep["SeqGAN"][1]
+    assert seqgan_at_one["quality"] == result["table"]["SeqGAN"]["bleu4"]
+    assert seqgan_at_one["coverage"] == result["table"]["SeqGAN"]["self_bleu4"]
+    report = (out / "quality_diversity.md").read_text()
+    assert "SeqGAN at τ = 1" in report and "- MLE:" in report and "- pretrained:" in report
 
 
 @pytest.mark.parametrize(
@@ -63,6 +96,8 @@ def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
         (["--n-eval", "1"], "--n-eval"),
         (["--adversarial-epochs", "-1"], "--adversarial-epochs"),
         (["--corpus", "coco", "--test-corpus", __file__], "--test-corpus"),
+        (["--temperatures", "0"], "--temperatures"),
+        (["--temperatures", "warm"], "--temperatures"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture) -> None:

@@ -143,22 +143,30 @@ class Log2Head(NamedTuple):
     """
 
     weight: torch.Tensor
-    """``W_out log2(e)``, ``[hidden_dim, V]``."""
+    """``W_out log2(e) / τ``, ``[hidden_dim, V]``."""
     bias: torch.Tensor
-    """``b_out log2(e)``, ``[V]``."""
+    """``b_out log2(e) / τ``, ``[V]``."""
     weight_bound: torch.Tensor
-    """``max_v |W_out log2(e)|[:, v]``, ``[hidden_dim]``."""
+    """``max_v |weight|[:, v]``, ``[hidden_dim]``."""
     bias_bound: torch.Tensor
-    """``max_v |b_out log2(e)|_v``, a scalar tensor."""
+    """``max_v |bias|_v``, a scalar tensor."""
 
     @classmethod
-    def of(cls, w_out: torch.Tensor, b_out: torch.Tensor) -> Log2Head:
-        """The head of the output layer ``logits = h w_out + b_out`` (``[hidden_dim, V]``, ``[V]``)."""
-        weight, bias = w_out * LOG2_E, b_out * LOG2_E
+    def of(cls, w_out: torch.Tensor, b_out: torch.Tensor, temperature: float = 1.0) -> Log2Head:
+        """The head of ``logits = (h w_out + b_out) / temperature`` (``[hidden_dim, V]``, ``[V]``).
+
+        The temperature is folded into the weights, so the bound below holds for the tempered
+        logits and sampling at any temperature costs what sampling at 1 does.
+        """
+        scale = LOG2_E / temperature  # exactly LOG2_E at temperature 1
+        weight, bias = w_out * scale, b_out * scale
         return cls(weight, bias, weight.abs().amax(dim=1), bias.abs().max())
 
     def sample(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """One token per row of ``h`` (``[B, hidden_dim]``) from ``softmax(h W_out + b_out)``: ``LongTensor[B]``."""
+        """One token per row of ``h`` (``[B, hidden_dim]``) from ``softmax((h W_out + b_out) / τ)``.
+
+        :return: ``LongTensor[B]``.
+        """
         # Base-2 logits go straight to exp2; oneDNN adds the bias as it writes the product.
         log2_logits = mm(h, self.weight, self.bias)
         bound = (h.abs() @ self.weight_bound).max() + self.bias_bound
