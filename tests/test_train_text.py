@@ -18,23 +18,31 @@ def _corpus(path: Path, n: int, seed: int) -> Path:
     return path
 
 
-def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
-    config = train_text.TextRunConfig(
+def _tiny_config(tmp_path: Path, **changes: object) -> train_text.TextRunConfig:
+    """A run on two generated corpora that takes seconds; ``changes`` override its fields."""
+    sizes: dict[str, object] = {
+        "emb_dim": 8,
+        "hidden_dim": 8,
+        "mle_epochs": 2,
+        "d_pretrain_rounds": 1,
+        "d_pretrain_epochs": 1,
+        "adversarial_epochs": 2,
+        "batch_size": 8,
+        "n_rollouts": 2,
+        "n_negatives": 16,
+        "n_eval": 12,
+        "discriminator_filter_sizes": (1, 2, 3),
+        "discriminator_num_filters": (4, 4, 4),
+    }
+    return train_text.TextRunConfig(
         corpus=str(_corpus(tmp_path / "train.txt", 48, 0)),
         test_corpus=str(_corpus(tmp_path / "test.txt", 30, 1)),
-        emb_dim=8,
-        hidden_dim=8,
-        mle_epochs=2,
-        d_pretrain_rounds=1,
-        d_pretrain_epochs=1,
-        adversarial_epochs=2,
-        batch_size=8,
-        n_rollouts=2,
-        n_negatives=16,
-        n_eval=12,
-        discriminator_filter_sizes=(1, 2, 3),
-        discriminator_num_filters=(4, 4, 4),
+        **{**sizes, **changes},  # type: ignore[arg-type]
     )
+
+
+def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
+    config = _tiny_config(tmp_path)
     out = tmp_path / "out"
     result = train_text.run(config, out, say=lambda _: None)
     table = result["table"]
@@ -55,23 +63,7 @@ def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
 
 
 def test_temperature_sweep_sets_seqgan_against_the_mle_curves(tmp_path: Path) -> None:
-    config = train_text.TextRunConfig(
-        corpus=str(_corpus(tmp_path / "train.txt", 48, 0)),
-        test_corpus=str(_corpus(tmp_path / "test.txt", 30, 1)),
-        emb_dim=8,
-        hidden_dim=8,
-        mle_epochs=2,
-        d_pretrain_rounds=1,
-        d_pretrain_epochs=1,
-        adversarial_epochs=1,
-        batch_size=8,
-        n_rollouts=2,
-        n_negatives=16,
-        n_eval=40,
-        discriminator_filter_sizes=(1, 2, 3),
-        discriminator_num_filters=(4, 4, 4),
-        temperatures=(0.1, 3.0),
-    )
+    config = _tiny_config(tmp_path, adversarial_epochs=1, n_eval=40, temperatures=(0.1, 3.0))
     out = tmp_path / "out"
     result = train_text.run(config, out, say=lambda _: None)
     sweep = result["quality_diversity"]
