@@ -20,7 +20,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
-from seqgan_gym._checks import check_float, check_int, fault_context
+from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int, check_memory, fault_context
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, TokenLSTM
 
@@ -97,7 +97,8 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
 
     :param d_steps: rounds of fresh negatives per update (paper: 5). :param k_epochs: paper: 3.
     :param batch_size: paper: 64. :param lr: Adam's learning rate (paper: 1e-4).
-    :param n_negatives: negatives per round; ``None``: the size of the real set. A smaller number
+    :param n_negatives: negatives per round (``<= MAX_N_SEQUENCES``, 10,000,000, and they must fit in
+        memory with as many real sequences); ``None``: the size of the real set. A smaller number
         pairs them with as many real sequences drawn at random, so every round stays balanced.
     :param optimizer: D's optimiser to continue (e.g. the one of D pretraining); ``None``: a new Adam.
     :param seed: seed of the negatives and the shuffling (``None``: torch's global stream).
@@ -119,7 +120,9 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         self.k_epochs = check_int("k_epochs", k_epochs, minimum=1)
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.lr = check_float("lr", lr, 0, low_open=True)
-        self.n_negatives = None if n_negatives is None else check_int("n_negatives", n_negatives, minimum=1)
+        if n_negatives is not None:
+            n_negatives = check_int("n_negatives", n_negatives, minimum=1, maximum=MAX_N_SEQUENCES)
+        self.n_negatives = n_negatives
         self.optimizer = optimizer
         self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
         self.last_loss = math.nan
@@ -132,6 +135,10 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
                 "DiscriminatorTrainingCallback trains the env's Discriminator; this env scores with a "
                 f"{type(discriminator).__name__}, which has nothing to train"
             )
+        if self.n_negatives is not None:  # checked now, not after the first generator update
+            n, t = self.n_negatives, discriminator.seq_len
+            # The negatives and as many positives, int64 token ids each.
+            check_memory(f"n_negatives={n} (with as many real sequences, of seq_len={t})", 2 * 8 * n * t)
 
     def after_update(self) -> None:
         discriminator, real = self._env_attr("discriminator"), self._env_attr("real_data")

@@ -17,6 +17,8 @@ from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 
 #: The phases of a run, in the order their units run.
 PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial", "pg_bleu", "scheduled_sampling")
+#: The largest seed: numpy's generators take seeds below 2**32.
+MAX_SEED = 2**32 - 1
 #: What trains G_θ after pretraining, and the phase of its units.
 METHOD_PHASES: dict[str, str] = {
     "seqgan": "adversarial",
@@ -56,7 +58,7 @@ class SeqGANConfig:
     (``None``: the size of the real set; a smaller number also subsamples the real set).
 
     Evaluation: NLL-oracle of ``n_eval`` samples (10,000) and NLL-test on ``n_eval`` held-out
-    oracle samples, every ``eval_every`` epochs. ``seed``: the run's seed.
+    oracle samples, every ``eval_every`` epochs. ``seed``: the run's seed (0 to :data:`MAX_SEED`, as ``oracle_seed``).
     """
 
     vocab_size: int = 5000
@@ -117,12 +119,14 @@ class SeqGANConfig:
         "seed": 0,
         "bleu_max_n": 1,
     }
+    # Seeds reach numpy (the env) and torch: bounded here, not deep inside them.
+    _MAXIMUM: ClassVar[dict[str, int]] = {"seed": MAX_SEED, "oracle_seed": MAX_SEED}
 
     def __post_init__(self) -> None:
         for name, minimum in self._MINIMUM.items():
             value = getattr(self, name)
             if value is not None or name not in ("mle_continuation_epochs", "n_negatives"):
-                check_int(name, value, minimum=minimum)
+                check_int(name, value, minimum=minimum, maximum=self._MAXIMUM.get(name))
         for name in ("generator_lr", "max_grad_norm", "discriminator_lr"):
             check_float(name, getattr(self, name), 0, low_open=True)
         if self.method not in METHOD_PHASES:

@@ -14,32 +14,77 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from torch import nn
 
 from seqgan_gym.models import LSTMGenerator, LSTMState
 from seqgan_gym.sampling import sample_from_logits
 
+#: What the generator policies read and write: the spaces of the seqgan-gym envs.
+SPACES_NEEDED = (
+    "a SeqGAN env's spaces (SeqGAN-Oracle-v0, SeqGAN-Text-v0): action Discrete(V), observation "
+    "Box(0, V, (T,), int64) (the token prefix padded with V)"
+)
+
 
 def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> int:
-    """V, after checking the spaces are those of a token-generation env."""
+    """V, after checking the spaces are those of a token-generation env (else an error saying what is needed)."""
     if not isinstance(action_space, spaces.Discrete):
-        raise TypeError(f"action_space must be Discrete(V), got {action_space}")
+        raise TypeError(
+            f"action_space must be Discrete(V): the generator policy needs {SPACES_NEEDED}; got {action_space}"
+        )
     vocab_size = int(action_space.n)
-    if (
-        not isinstance(observation_space, spaces.Box)
-        or len(observation_space.shape) != 1
-        or not int(observation_space.high.max()) == vocab_size
+    box = observation_space
+    # Checked piece by piece, so that another env's float bounds (CartPole's ±inf) never reach int().
+    if not (
+        isinstance(box, spaces.Box)
+        and len(box.shape) == 1
+        and np.issubdtype(box.dtype, np.integer)
+        and np.all(box.low == 0)
+        and np.all(box.high == vocab_size)
     ):
         raise ValueError(
-            f"observation_space must be Box(0, {vocab_size}, (T,), int64) (token prefix padded with "
-            f"V={vocab_size}), got {observation_space}"
+            f"observation_space must be Box(0, {vocab_size}, (T,), int64) for action space {action_space}: the "
+            f"generator policy needs {SPACES_NEEDED}; got {observation_space}"
         )
     return vocab_size
+
+
+def check_observation(observation: Any, observation_space: spaces.Box) -> None:
+    """Raise a ``ValueError`` unless every value of ``observation`` is an integer the token prefix can hold.
+
+    ``observation`` is ``[T]`` or ``[B, T]`` (array, tensor or nested lists); its values must lie in
+    ``[0, V]`` (token ids ``0 .. V-1`` and the pad ``V``), as ``observation_space`` says. The
+    embedding would otherwise fail deep in torch (``IndexError``) or read a wrapped-around id.
+    """
+    if isinstance(observation, dict):
+        raise TypeError(f"observation must be an array of token ids, not a dict (keys {sorted(observation)})")
+    if isinstance(observation, torch.Tensor):
+        observation = observation.detach().cpu().numpy()
+    array = np.asarray(observation)
+    low, high = int(observation_space.low.min()), int(observation_space.high.max())
+    allowed = f"integers in [{low}, {high}] (token ids, and the pad {high})"
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"observation must hold {allowed}, got dtype {array.dtype}")
+    if array.size == 0:
+        return  # SB3 reports the shape
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ValueError(f"observation must hold {allowed}, got NaN or infinite values")
+        fractional = array[array != np.round(array)]
+        if fractional.size:
+            raise ValueError(
+                f"observation must hold {allowed}, got non-integer values such as {float(fractional.flat[0])!r}"
+            )
+    lo, hi = array.min(), array.max()
+    if lo < low or hi > high:
+        raise ValueError(f"observation must hold {allowed}, got values in [{lo}, {hi}]")
 
 
 def prefix_hidden(generator: LSTMGenerator, obs: torch.Tensor, pad_token: int) -> torch.Tensor:
@@ -55,7 +100,24 @@ def prefix_hidden(generator: LSTMGenerator, obs: torch.Tensor, pad_token: int) -
     return hidden[torch.arange(obs.shape[0], device=obs.device), lengths]
 
 
-class LSTMGeneratorPolicy(BasePolicy):
+class CheckedPredict(BasePolicy):
+    """SB3's ``predict`` with the observation's values checked first (:func:`check_observation`).
+
+    Else a token id out of range, a negative one or a NaN reaches torch's embedding as an ``IndexError``.
+    """
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        check_observation(observation, self.observation_space)  # type: ignore[arg-type]
+        return super().predict(observation, state, episode_start, deterministic)
+
+
+class LSTMGeneratorPolicy(CheckedPredict):
     """G_θ: the paper's LSTM generator over the token-prefix observation of ``SeqGAN-Oracle-v0``.
 
     The observation ``[B, T]`` is the prefix written so far, padded with V. The policy keeps the
@@ -187,7 +249,7 @@ class GeneratorHead(nn.Module):
         return torch.addmm(self.generator.b_out, hidden, self.generator.w_out)
 
 
-class GeneratorPolicy(ActorCriticPolicy):
+class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
     """SB3's ``ActorCriticPolicy`` with G_θ as the actor: ``PPO(GeneratorPolicy, env, gamma=0.0)``.
 
     The actor is exactly the paper's generator: :class:`GeneratorFeatures` reads the prefix with
@@ -242,3 +304,19 @@ class GeneratorPolicy(ActorCriticPolicy):
     def generator(self) -> LSTMGenerator:
         """G_θ: the actor's ``LSTMGenerator`` (features extractor and action head)."""
         return self.pi_features_extractor.generator
+
+
+def check_seqgan_env(env: GymEnv | str | None, verbose: int = 0, algorithm: str = "REINFORCE") -> GymEnv | None:
+    """``env``, made from its id as SB3 would, after checking it has a SeqGAN env's spaces.
+
+    Else SB3 stops at a bare ``assert`` on the action space, or the policy at ``int(inf)`` of
+    another env's observation bounds (``OverflowError``).
+    """
+    if env is None:
+        return None
+    env = maybe_make_env(env, verbose)
+    try:
+        _check_spaces(env.observation_space, env.action_space)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"env must be a SeqGAN env for {algorithm}: {err}") from None
+    return env

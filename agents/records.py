@@ -5,6 +5,9 @@ In a run's ``out_dir``: ``config.json``; ``metrics.csv``, one row per epoch (col
 and the losses; ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
 done, ``samples.txt`` (the final samples, one sequence of token ids per line), ``generator.zip``
 (``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
+
+TensorBoard's event files are rewritten from the rows whenever a process starts writing them, so a
+resumed run shows each epoch once (the units a crash cut short run again, and their points with them).
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "d_acc_fake",
     "truth_prob",
     "elapsed_s",
+)
+#: The files of a run's ``out_dir``, each written atomically (``tensorboard/`` is a folder beside them).
+RUN_FILES: tuple[str, ...] = (
+    "config.json",
+    "metrics.csv",
+    "nll_oracle.png",
+    "checkpoint.pt",
+    "samples.txt",
+    "generator.zip",
+    "summary.json",
 )
 _CURVE_LABELS = {"seqgan": "SeqGAN (adversarial)", "pg_bleu": "PG-BLEU", "scheduled_sampling": "Scheduled Sampling"}
 
@@ -142,7 +155,18 @@ class RunRecords:
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter  # imported only when writing results
 
-            self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
+            # A resumed run: the events on disk may hold points of units after its checkpoint, which run
+            # again now. TensorBoard would show both; so its files start over from the rows, which the
+            # checkpoint holds (purge_step cannot do it: the D pretraining steps restart at 1).
+            folder = self.out_dir / "tensorboard"
+            for old in folder.glob("events.out.tfevents.*"):
+                old.unlink(missing_ok=True)
+            self._writer = SummaryWriter(str(folder))
+            for earlier in self.rows[:-1]:
+                self._scalars(earlier)
+        self._scalars(row)
+
+    def _scalars(self, row: dict[str, Any]) -> None:
         # Pretraining rows start both curves, as in Figure 2.
         method = self.config.method
         curves = {"mle": (method, "mle"), "mle_continuation": ("mle",), self.config.method_phase: (method,)}

@@ -31,15 +31,31 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
-from agents.policies import LSTMGeneratorPolicy
-from seqgan_gym._checks import check_float, check_int, describe_non_finite, non_finite_names
-from seqgan_gym._io import atomic_write
+from agents.policies import LSTMGeneratorPolicy, check_seqgan_env
+from seqgan_gym._checks import (
+    MAX_SEQ_LEN,
+    MAX_VOCAB_SIZE,
+    check_device,
+    check_float,
+    check_int,
+    check_memory,
+    describe_non_finite,
+    non_finite_names,
+)
+from seqgan_gym._io import atomic_write, open_zip_entry, read_zip_entry
+from seqgan_gym.generator import parameter_count
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
 #: ``None``: plain REINFORCE (the paper's); ``"batch_mean"``: subtract the batch mean of G_t at each step.
 BASELINES: tuple[str | None, ...] = (None, "batch_mean")
 _FORMAT_VERSION = 1
+#: The most bytes a saved model's ``config.json`` may unpack to (a real one is under 1 KB).
+MAX_CONFIG_BYTES = 2**20
+#: Bytes ``policy.pt`` may unpack to per policy parameter (the float32 parameter and Adam's two
+#: moments), plus :data:`_WEIGHTS_SLACK` for torch's framing and the scalars.
+_WEIGHTS_BYTES_PER_PARAMETER = 12
+_WEIGHTS_SLACK = 2**20
 
 
 class REINFORCE(BaseAlgorithm):
@@ -84,6 +100,8 @@ class REINFORCE(BaseAlgorithm):
             raise ValueError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}")
         if isinstance(policy, str) and policy not in self.policy_aliases:
             raise ValueError(f"policy must be one of {list(self.policy_aliases)} or a policy class, got {policy!r}")
+        _check_device(device)
+        env = check_seqgan_env(env, verbose)
         super().__init__(
             policy,
             env,
@@ -279,13 +297,16 @@ class REINFORCE(BaseAlgorithm):
 
         :param env: the env to continue training on (its spaces must match), or ``None``.
         """
+        _check_device(device)
+        env = check_seqgan_env(env)
         path = Path(path)
+        # Untrusted bytes: truncated or forged files fail in many ways. What a file may ask for is
+        # bounded before it is read: config.json by MAX_CONFIG_BYTES, then the policy's size (from
+        # the config, checked against memory) bounds policy.pt, each from its zip header.
         try:
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                with archive.open("policy.pt") as f:
-                    weights = torch.load(f, map_location="cpu", weights_only=True)
-        except Exception as err:  # untrusted bytes: truncated or forged files fail in many ways
+                config = json.loads(read_zip_entry(archive, "config.json", MAX_CONFIG_BYTES))
+        except Exception as err:
             raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
         if not isinstance(config, dict) or config.get("algorithm") != "REINFORCE":
             raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: its config.json names no REINFORCE model")
@@ -294,13 +315,35 @@ class REINFORCE(BaseAlgorithm):
                 f"{str(path)!r} has checkpoint format version {config.get('format_version')!r}; this version "
                 f"reads format version {_FORMAT_VERSION}"
             )
+        try:
+            v = check_int("vocab_size", config["vocab_size"], minimum=2, maximum=MAX_VOCAB_SIZE)
+            t = check_int("seq_len", config["seq_len"], minimum=1, maximum=MAX_SEQ_LEN)
+            policy_kwargs = config["policy_kwargs"]
+            if not isinstance(policy_kwargs, dict):
+                raise TypeError(f"policy_kwargs must be a dict, got {type(policy_kwargs).__name__}")
+            e = check_int("policy_kwargs['emb_dim']", policy_kwargs.get("emb_dim", 32), minimum=1)
+            h = check_int("policy_kwargs['hidden_dim']", policy_kwargs.get("hidden_dim", 32), minimum=1)
+            n_params = parameter_count(v, e, h)
+            # The parameters, their gradients and Adam's two moments: float32 each.
+            check_memory(
+                f"its policy (vocab_size={v}, emb_dim={e}, hidden_dim={h}: {n_params:,} parameters)", 16 * n_params
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
+        try:
+            with (
+                zipfile.ZipFile(path) as archive,
+                open_zip_entry(archive, "policy.pt", _WEIGHTS_BYTES_PER_PARAMETER * n_params + _WEIGHTS_SLACK) as f,
+            ):
+                weights = torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
         if not isinstance(weights, dict) or not {"policy", "optimizer"} <= weights.keys():
             raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: policy.pt holds no policy and optimizer")
         bad = non_finite_names(weights)
         if bad:
             raise ValueError(f"{str(path)!r} holds non-finite values in {bad}")
         try:
-            v, t = check_int("vocab_size", config["vocab_size"], minimum=2), check_int("seq_len", config["seq_len"], 1)
             model = cls(
                 "LSTMGeneratorPolicy",
                 env,
@@ -334,6 +377,12 @@ class REINFORCE(BaseAlgorithm):
                 f"{str(path)!r} does not fit its own configuration (vocab_size={v}, seq_len={t}): {err}"
             ) from err
         return model
+
+
+def _check_device(device: torch.device | str) -> None:
+    """A ``ValueError`` for a device torch cannot use here (it would accept ``"cuda"`` and fail later)."""
+    if not (isinstance(device, str) and device == "auto"):
+        check_device(device)
 
 
 def _is_json(value: Any) -> bool:

@@ -8,10 +8,15 @@
 
 A unit that raises leaves the trainer part-way through it: the trainer then refuses to checkpoint
 or to run on, and the checkpoint on disk stays the last good one to resume from.
+
+While it writes (:meth:`UnitSchedule.run`, :meth:`UnitSchedule.save_checkpoint`) a trainer holds its
+``out_dir``'s lock, so two processes never write one run; a new run starts only in a new or empty
+folder, and only :meth:`UnitSchedule.resume` continues one (:func:`~agents.run_folder.claim_run_folder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -25,6 +30,7 @@ from agents.checkpoint import CHECKPOINT_NAME, load_trainer_state, resume_traine
 from agents.config import SeqGANConfig
 from agents.records import METRIC_COLUMNS, RunRecords, advance, progress_bar
 from agents.reinforce import REINFORCE
+from agents.run_folder import claim_run_folder
 from agents.streams import EVAL_STREAM, stream_seed
 from seqgan_gym._checks import check_float, check_int, fault_context
 from seqgan_gym.models import Discriminator, LSTMGenerator
@@ -87,6 +93,7 @@ class UnitSchedule:
         self.elapsed_s = 0.0  # training time of the run, summed over every process that ran part of it
         self._unit_started: float | None = None  # perf_counter() at the start of the unit under way
         self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
+        self._claimed = False  # whether out_dir holds this trainer's run (new and written, or resumed)
 
     def _run_unit(self, phase: str, index: int) -> None:
         """Unit ``(phase, index)`` of the schedule: its work, then its metrics row (``_add_row``)."""
@@ -110,12 +117,22 @@ class UnitSchedule:
 
         :param progress: show a tqdm progress bar over the units.
         :return: :attr:`rows`, the metrics of every epoch so far.
+        :raises RunFolderError: a new run's ``out_dir`` holds files (resume a run with :meth:`resume`).
+        :raises FolderInUseError: another process is writing into ``out_dir``.
         """
         if max_units is not None:
             max_units = check_int("max_units", max_units, minimum=0)
         if self._broken_unit is not None:
             raise RuntimeError(f"this trainer stopped inside {self._broken_unit}; resume from its last checkpoint")
         stop = len(self.units) if max_units is None else min(len(self.units), self.units_done + max_units)
+        with self._writing():
+            return self._run_until(stop, progress)
+
+    def _writing(self) -> contextlib.AbstractContextManager[None]:
+        """Hold ``out_dir`` (its lock; a new run: only if it is empty) while writing into it."""
+        return contextlib.nullcontext() if self.out_dir is None else claim_run_folder(self)
+
+    def _run_until(self, stop: int, progress: bool) -> list[dict[str, Any]]:
         if self.out_dir is not None:
             self.records.write_config()
         bar = progress_bar(len(self.units), self.units_done) if progress else None
@@ -211,8 +228,9 @@ class UnitSchedule:
         """Write ``out_dir/checkpoint.pt`` atomically (the previous one stays valid until the rename)."""
         if self.out_dir is None:
             raise ValueError("this trainer has no out_dir to checkpoint into")
-        self.records.write_plot()
-        return write_checkpoint(self.out_dir / CHECKPOINT_NAME, self.state_dict())
+        with self._writing():
+            self.records.write_plot()
+            return write_checkpoint(self.out_dir / CHECKPOINT_NAME, self.state_dict())
 
     @classmethod
     def resume(

@@ -46,9 +46,11 @@ from agents.config import METHOD_PHASES, PHASES, PRESETS, SeqGANConfig
 from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer, real_subset, train_discriminator
 from agents.records import plot_nll_oracle
 from agents.reinforce import REINFORCE
+from agents.run_folder import RunFolderError
 from agents.schedule import UnitSchedule, resolve_device
 from agents.scheduled_sampling import scheduled_sampling_epoch
 from agents.streams import D_ACCURACY_STREAM, EVAL_STREAM, HELD_OUT_SEED, INIT_STREAM, stream_seed, unit_seed
+from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.envs.oracle_benchmark import sample_real_data
@@ -58,8 +60,9 @@ from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 # The trainer, and the names of the modules above that callers import from here.
-__all__ = ["CHECKPOINT_NAME", "METHOD_PHASES", "PHASES", "PRESETS", "CheckpointError", "SeqGANConfig"]
-__all__ += ["SeqGANTrainer", "load_checkpoint", "plot_nll_oracle", "resolve_device", "stream_seed", "unit_seed"]
+__all__ = ["CHECKPOINT_NAME", "METHOD_PHASES", "PHASES", "PRESETS", "CheckpointError", "RunFolderError", "SeqGANConfig"]
+__all__ += ["FolderInUseError", "SeqGANTrainer", "load_checkpoint", "plot_nll_oracle", "resolve_device", "stream_seed"]
+__all__ += ["unit_seed"]
 
 
 class SeqGANTrainer(UnitSchedule):
@@ -80,7 +83,9 @@ class SeqGANTrainer(UnitSchedule):
     ``FloatingPointError`` that names the unit, the step and the quantity, before the parameters
     change; a failed write (e.g. a full disk) raises ``OSError``. Either way the checkpoint on disk
     is the last good one (checkpoints are written to a temporary file, then renamed), and this
-    trainer refuses to checkpoint the half-done unit: resume from the file.
+    trainer refuses to checkpoint the half-done unit: resume from the file. ``out_dir`` must be new or
+    empty (else ``RunFolderError``; :meth:`resume` continues a run), and no other process may be writing
+    there (``FolderInUseError``): :meth:`run` holds the folder's lock.
     """
 
     def __init__(
@@ -184,8 +189,7 @@ class SeqGANTrainer(UnitSchedule):
             loss = mle_epoch(
                 self.mle_generator, self.real_data, self.mle_generator_optimizer, cfg.batch_size, cfg.max_grad_norm
             )
-            stats = {"g_loss": loss}
-            self._maybe_record(phase, index + 1, cfg.continuation_epochs, self.mle_generator, stats)
+            self._maybe_record(phase, index + 1, cfg.continuation_epochs, self.mle_generator, {"g_loss": loss})
         elif phase == "d_pretrain":  # lines 4-5
             n_fake = cfg.n_real if cfg.n_negatives is None else cfg.n_negatives
             fake = self.generator.sample(n_fake)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
+
+from agents.config import MAX_SEED
+from seqgan_gym._io import LOCK_NAME
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -29,6 +33,26 @@ def output_dir(text: str) -> Path:
     except OSError as err:  # e.g. a name too long for the file system
         raise argparse.ArgumentTypeError(f"cannot use {text!r} as a folder: {err.strerror or err}") from None
     return path
+
+
+def bad_input(prog: str, message: str) -> NoReturn:
+    """Refuse what the command line asked for, found after parsing: one line on stderr, exit status 2."""
+    sys.stderr.write(f"{prog}: error: {' '.join(str(message).splitlines())}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+def folder_contents(path: Path) -> list[str]:
+    """The names in folder ``path`` (none if it does not exist), the lock file of a run aside."""
+    try:
+        return sorted(p.name for p in path.iterdir() if p.name != LOCK_NAME)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def describe_names(names: list[str]) -> str:
+    """``names`` for a message: the first few."""
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
 
 
 def existing_file(text: str) -> str:
@@ -55,3 +79,22 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def int_in_range(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for integers in ``[minimum, maximum]``, with a message that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{minimum}, {maximum}], got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{minimum}, {maximum}], got {value}")
+        return value
+
+    return parse
+
+
+#: An argparse ``type`` for a seed: numpy takes seeds below 2**32 (``SeqGANConfig`` checks the same).
+seed = int_in_range(0, MAX_SEED)

@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, output_dir, seed  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
@@ -40,7 +40,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--episodes", type=int_at_least(1), default=1, help="Monte Carlo rewarded episodes to run")
     parser.add_argument("--n-real", type=int_at_least(1), default=10_000, help="real data set size (paper: 10,000)")
     parser.add_argument("--n-eval", type=int_at_least(1), default=10_000, help="samples scored by NLL-oracle")
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the generator and the rollouts")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the generator and the rollouts, 0 to 2**32 - 1")
     return parser.parse_args(argv)
 
 

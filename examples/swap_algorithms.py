@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, output_dir, seed  # examples/_cli.py (scripts run from their folder)
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-negatives", type=int_at_least(1), default=1000, help="D negatives per update")
     parser.add_argument("--eval-every", type=int_at_least(1), default=5, help="updates between evaluations")
     parser.add_argument("--n-eval", type=int_at_least(1), default=2000, help="samples per NLL-oracle")
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of everything")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of everything, 0 to 2**32 - 1")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.algorithms.split(",") if name.strip()]
     unknown = [name for name in names if name not in ALGORITHMS]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,10 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least, output_dir  # examples/_cli.py (scripts run from their folder)
+from _cli import (  # examples/_cli.py (scripts run from their folder)
+    OneLineParser,
+    bad_input,
+    folder_contents,
+    int_at_least,
+    output_dir,
+    seed,
+)
 
-from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, stream_seed
-from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+from agents.records import RUN_FILES
+from agents.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
+from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_png, atomic_write_text, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import nll_test
 from seqgan_gym.models import LSTMGenerator
@@ -47,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), default="fast", help="schedule of every run (fast)")
     parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/table1_<preset>)")
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the runs (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the runs, 0 to 2**32 - 1 (default 0)")
     parser.add_argument(
         "--n-eval", type=int_at_least(2), default=10_000, help="final samples per method for the table (10,000)"
     )
@@ -88,6 +97,8 @@ def run_table(
             if trainer.config != config:
                 raise SystemExit(f"table1.py: error: {run_dir}/ holds another configuration; choose another --out")
         else:
+            if run_dir.is_dir() and set(folder_contents(run_dir)) <= {*RUN_FILES, "tensorboard"}:
+                shutil.rmtree(run_dir)  # this table's run, stopped before its first checkpoint: it starts over
             trainer = SeqGANTrainer(config, run_dir)
         log(f"{method}: unit {trainer.units_done} of {len(trainer.units)} -> {run_dir}/")
         started = time.perf_counter()
@@ -229,19 +240,31 @@ def main(argv: Sequence[str] | None = None, base: SeqGANConfig | None = None) ->
     config = base if base is not None else dataclasses.replace(PRESETS[args.preset], seed=args.seed)
     print(f"Table 1 with the {args.preset} preset, seed {config.seed}; results go to {out}/", flush=True)
     try:
-        table = run_table(config, out, args.n_eval, progress=not args.no_progress, log=lambda s: print(s, flush=True))
+        with folder_lock(out):  # one table at a time in a folder (each run's folder is locked by its trainer too)
+            table = run_table(
+                config, out, args.n_eval, progress=not args.no_progress, log=lambda s: print(s, flush=True)
+            )
+            _write_table(table, out, args.preset)
+    except (FolderInUseError, RunFolderError) as err:
+        bad_input("table1.py", f"--out: {err}")
     except CheckpointError as err:
         raise SystemExit(f"table1.py: error: --out {str(out)!r}: {err}") from None
     except OSError as err:  # e.g. no space left: each run's last checkpoint is intact
         raise SystemExit(f"table1.py: error: {err}; run the same command again to continue") from None
     except FloatingPointError as err:
         raise SystemExit(f"table1.py: error: training stopped: {err}") from None
-    atomic_write_text(out / "results.md", markdown(table, args.preset))
-    atomic_write_json(out / "table1.json", table)
-    plot(out)
+    except KeyboardInterrupt:
+        sys.stderr.write("table1.py: interrupted; run the same command again to continue where each run stopped\n")
+        raise SystemExit(130) from None
     print(markdown(table, args.preset), flush=True)
     print(f"wrote {out}/results.md, table1.json, nll_oracle.png", flush=True)
     return table
+
+
+def _write_table(table: dict[str, Any], out: Path, preset: str) -> None:
+    atomic_write_text(out / "results.md", markdown(table, preset))
+    atomic_write_json(out / "table1.json", table)
+    plot(out)
 
 
 if __name__ == "__main__":

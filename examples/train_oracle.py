@@ -11,31 +11,51 @@ as many epochs: the control curve of Figure 2.
 
 Writes to --out: config.json, metrics.csv (one row per epoch), tensorboard/, checkpoint.pt,
 nll_oracle.png (Figure 2), and at the end samples.txt (the final 10k samples), generator.zip
-(REINFORCE.load) and summary.json.
+(REINFORCE.load) and summary.json. A new run needs a new or empty --out; the folder is locked
+(.lock) while a run writes there, so a second run into it, or --resume of it, is refused. Ctrl-C
+stops with the --resume command to continue (exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from _cli import (  # examples/_cli.py (scripts run from their folder)
     OneLineParser,
+    bad_input,
+    describe_names,
     existing_file,
+    folder_contents,
     int_at_least,
     output_dir,
+    seed,
 )
 
 import seqgan_gym
-from agents.seqgan import PRESETS, CheckpointError, SeqGANConfig, SeqGANTrainer, resolve_device
+from agents.seqgan import (
+    CHECKPOINT_NAME,
+    PRESETS,
+    CheckpointError,
+    RunFolderError,
+    SeqGANConfig,
+    SeqGANTrainer,
+    load_checkpoint,
+    resolve_device,
+)
+from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.oracle import OracleLoadError
+
+PROG = "train_oracle.py"
 
 PRESET_HELP = {
     "quick": "minutes on 2 CPU cores: 10 MLE epochs, 5 small D rounds, 12 adversarial epochs, 2,000 eval samples",
@@ -94,7 +114,7 @@ OVERRIDES = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="train_oracle.py",
+        prog=PROG,
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="presets:\n"
@@ -116,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the paper's published oracle (a pickle of 15 numpy arrays); default: the seeded oracle",
     )
-    parser.add_argument("--seed", type=int_at_least(0), default=None, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=seed, default=None, help="seed of the run, 0 to 2**32 - 1 (default 0)")
     parser.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda or auto")
     parser.add_argument(
         "--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint"
@@ -150,6 +170,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         except argparse.ArgumentTypeError:
             parser.error(f"--resume: no checkpoint.pt in {str(args.resume)!r}")
     args.preset = args.preset or "quick"
+    if args.resume is None and args.out is None:
+        args.out = Path("results") / args.preset
     return args
 
 
@@ -178,60 +200,157 @@ def print_row(row: dict[str, Any]) -> None:
         return
     extra = "".join(
         f", {name} {row[name]:.4f}"
-        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake")
+        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake", "truth_prob")
         if row.get(name) is not None
     )
     log(
-        f"  {row['phase']:>16s} epoch {row['epoch']:4d}: nll_oracle {row['nll_oracle']:.4f}, "
+        f"  {row['phase']:>18s} epoch {row['epoch']:4d}: nll_oracle {row['nll_oracle']:.4f}, "
         f"nll_test {row['nll_test']:.4f}{extra}  [{row['elapsed_s']:.0f} s]"
     )
+
+
+def describe_config(args: argparse.Namespace, config: SeqGANConfig) -> str:
+    """Where the run's configuration comes from: the preset as it is, or what changed it."""
+    if config == PRESETS[args.preset]:
+        return f"preset {args.preset}: {PRESET_HELP[args.preset]}"
+    changed = ["--config"] if args.config else []
+    changed += [f"--{name.replace('_', '-')}" for name in ("seed", "oracle_file", *OVERRIDES) if getattr(args, name)]
+    return f"preset {args.preset}, changed by {', '.join(changed) or 'options'} (the schedule below is what runs)"
+
+
+def describe_schedule(cfg: SeqGANConfig) -> str:
+    """The schedule that will run, from the configuration itself (whatever set it)."""
+    pretraining = f"{cfg.mle_epochs} MLE epochs, {cfg.continuation_epochs} MLE-continuation epochs"
+    if cfg.method == "seqgan":
+        method = (
+            f"{cfg.d_pretrain_rounds} D rounds x {cfg.d_pretrain_epochs} epochs, {cfg.adversarial_epochs} adversarial "
+            f"epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, d-steps {cfg.d_steps} x {cfg.k_epochs} epochs)"
+        )
+    elif cfg.method == "pg_bleu":
+        method = (
+            f"{cfg.adversarial_epochs} PG-BLEU epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, BLEU-{cfg.bleu_max_n})"
+        )
+    else:
+        method = (
+            f"{cfg.adversarial_epochs} Scheduled Sampling epochs (B={cfg.batch_size}, {cfg.sampling_schedule} "
+            f"schedule, k={cfg.sampling_k:g})"
+        )
+    return (
+        f"schedule ({cfg.method}): {pretraining}, {method}; NLL-oracle of {cfg.n_eval:,} samples every {cfg.eval_every}"
+    )
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    """``"unit N of M"`` of the checkpoint in ``out``, or None if there is none to resume."""
+    try:
+        state = load_checkpoint(out / CHECKPOINT_NAME)
+    except CheckpointError:
+        return None
+    units = len(SeqGANConfig.from_dict(_tuples(state["config"])).units())
+    return f"unit {state['units_done']} of {units}"
+
+
+def _resume_command(out: Path, args: argparse.Namespace) -> str:
+    script = Path(__file__).resolve()
+    with contextlib.suppress(ValueError):  # shorter, when run from above the script's folder
+        script = script.relative_to(Path.cwd())
+    device = "" if args.device == "cpu" else f" --device {args.device}"
+    return f"python {script} --resume {out}{device}"
+
+
+def _resume_advice(out: Path, args: argparse.Namespace) -> str:
+    """What to do after a stop: true to the folder as it is now (a checkpoint to resume, or none yet)."""
+    at = _last_checkpoint(out)
+    if at is None:
+        return f"no checkpoint was written yet, so there is nothing to resume: remove {out}/ and start again"
+    return f"the last checkpoint is intact ({at}): continue with {_resume_command(out, args)}"
+
+
+def _claim(out: Path, option: str, new_run: bool, stack: contextlib.ExitStack) -> None:
+    """Lock ``out`` for the whole run; a new run only into a new or empty folder."""
+
+    def check_empty() -> None:
+        if (out / CHECKPOINT_NAME).exists():
+            advice = f"continue it with --resume {out}, or choose another {option}"
+            bad_input(PROG, f"{option} {str(out)!r} already holds a run: {advice}")
+        names = folder_contents(out)
+        if names:
+            what = f"is not empty ({describe_names(names)}) and holds no run to resume: choose a new or empty folder"
+            bad_input(PROG, f"{option} {str(out)!r} {what}")
+
+    if new_run and not (out / LOCK_NAME).exists():  # refused before anything is made in someone's folder
+        check_empty()
+    try:
+        stack.enter_context(folder_lock(out))
+    except FolderInUseError as err:
+        bad_input(PROG, f"{option}: {err}")
+    except OSError as err:
+        bad_input(PROG, f"{option}: cannot use {str(out)!r}: {err.strerror or err}")
+    if new_run:
+        check_empty()  # again, now that no other process can write there
+
+
+def _start(args: argparse.Namespace, out: Path) -> SeqGANTrainer:
+    """The trainer of the run: resumed from ``out``, or new; bad input exits with status 2."""
+    if args.resume is not None:
+        try:
+            trainer = SeqGANTrainer.resume(out, args.device, args.checkpoint_every, on_row=print_row)
+        except CheckpointError as err:
+            bad_input(PROG, f"--resume: {err}")
+        log(f"resuming {out}/ at unit {trainer.units_done} of {len(trainer.units)}")
+        return trainer
+    config = make_config(args)
+    log(describe_config(args, config))
+    log(f"building SeqGAN-Oracle-v0 (V={config.vocab_size}, T={config.seq_len}); results go to {out}/")
+    try:
+        return SeqGANTrainer(config, out, args.device, args.checkpoint_every, on_row=print_row)
+    except OracleLoadError as err:
+        bad_input(PROG, f"--oracle-file: {err}")
+    except (TypeError, ValueError) as err:  # e.g. sizes beyond the memory of this machine
+        bad_input(PROG, f"{'--config' if args.config else '--preset'}: cannot build this run: {err}")
+
+
+def _interrupted(out: Path, args: argparse.Namespace) -> NoReturn:
+    """Ctrl-C: one line that says how to continue (the shell's convention: exit status 130)."""
+    sys.stderr.write(f"{PROG}: interrupted; {_resume_advice(out, args)}\n")
+    sys.stderr.flush()
+    raise SystemExit(130)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
+    out: Path = args.resume if args.resume is not None else args.out
     started = time.perf_counter()
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     try:
-        if args.resume is not None:
-            trainer = SeqGANTrainer.resume(args.resume, args.device, args.checkpoint_every, on_row=print_row)
-            log(f"resuming {args.resume}/ at unit {trainer.units_done} of {len(trainer.units)}")
-        else:
-            config = make_config(args)
-            out = args.out if args.out is not None else Path("results") / args.preset
-            if (out / "checkpoint.pt").exists():
-                raise SystemExit(
-                    f"train_oracle.py: error: --out {str(out)!r} already holds a run: continue it with "
-                    f"--resume {out}, or choose another --out"
-                )
-            log(f"preset {args.preset}: {PRESET_HELP[args.preset]}")
-            log(f"building SeqGAN-Oracle-v0 (V={config.vocab_size}, T={config.seq_len}); results go to {out}/")
-            trainer = SeqGANTrainer(config, out, args.device, args.checkpoint_every, on_row=print_row)
-    except CheckpointError as err:
-        raise SystemExit(f"train_oracle.py: error: --resume: {err}") from None
-    cfg = trainer.config
-    log(
-        f"schedule: {cfg.mle_epochs} MLE epochs, {cfg.continuation_epochs} MLE-continuation epochs, "
-        f"{cfg.d_pretrain_rounds} D rounds x {cfg.d_pretrain_epochs} epochs, {cfg.adversarial_epochs} adversarial "
-        f"epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, d-steps {cfg.d_steps} x {cfg.k_epochs} epochs)"
-    )
+        with contextlib.ExitStack() as stack:  # the run folder stays locked until the process is done with it
+            _claim(out, "--out" if args.resume is None else "--resume", args.resume is None, stack)
+            trainer = _start(args, out)
+            return _train(trainer, args, out, started)
+    except KeyboardInterrupt:
+        _interrupted(out, args)
+
+
+def _train(trainer: SeqGANTrainer, args: argparse.Namespace, out: Path, started: float) -> dict[str, Any]:
+    log(describe_schedule(trainer.config))
     try:
         trainer.run(progress=not args.no_progress)
-    except OSError as err:  # e.g. no space left: the last checkpoint is intact (written, then renamed)
-        raise SystemExit(
-            f"train_oracle.py: error: {err}; the last checkpoint is intact: continue with --resume {trainer.out_dir}"
-        ) from None
+    except (RunFolderError, FolderInUseError) as err:  # not expected: the folder was checked and locked above
+        bad_input(PROG, str(err))
+    except OSError as err:  # e.g. no space left: written files are whole (written, then renamed)
+        raise SystemExit(f"{PROG}: error: {err}; {_resume_advice(out, args)}") from None
     except FloatingPointError as err:
-        raise SystemExit(f"train_oracle.py: error: training stopped: {err}") from None
+        raise SystemExit(f"{PROG}: error: training stopped: {err}") from None
     summary = trainer.summary()
-    assert trainer.out_dir is not None
+    method = summary["method"]  # the summary's keys name the method (SeqGAN, PG-BLEU, Scheduled Sampling)
     log("done:")
-    for key in ("nll_oracle_pretrained", "nll_oracle_seqgan", "nll_oracle_mle_continuation", "seqgan_minus_mle"):
+    for key in ("nll_oracle_pretrained", f"nll_oracle_{method}", "nll_oracle_mle_continuation", f"{method}_minus_mle"):
         value = summary[key]
-        log(f"  {key:28s} {'-' if value is None else f'{value:.4f}'}")
+        log(f"  {key:34s} {'-' if value is None else f'{value:.4f}'}")
     log(f"  training time {summary['training_seconds']:.0f} s (this session {time.perf_counter() - started:.0f} s)")
     log(
-        f"  wrote {trainer.out_dir}/: metrics.csv, nll_oracle.png, samples.txt, generator.zip, "
+        f"  wrote {out}/: metrics.csv, nll_oracle.png, samples.txt, generator.zip, "
         "summary.json, tensorboard/, checkpoint.pt"
     )
     return summary

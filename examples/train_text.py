@@ -19,8 +19,9 @@ With ``--temperatures``, each generator (and G_θ as pretraining left it) is als
 temperature τ, and BLEU-4 (quality) is set against Self-BLEU-4 (lower: more diverse): does SeqGAN
 lie beyond the MLE generators' temperature frontier, or on it (quality_diversity.md)?
 
-Writes to --out: metrics.csv (loss per epoch), results.md and results.json (the BLEU table),
-samples_seqgan.txt and samples_mle.txt (the decoded samples), and quality_diversity.md.
+Writes to --out (a new or empty folder, locked while the run goes on): metrics.csv (loss per
+epoch), results.md and results.json (the BLEU table), samples_seqgan.txt and samples_mle.txt (the
+decoded samples), and quality_diversity.md.
 """
 
 from __future__ import annotations
@@ -37,16 +38,22 @@ from typing import Any
 import torch
 from _cli import (  # examples/_cli.py (scripts run from their folder)
     OneLineParser,
+    bad_input,
+    describe_names,
     existing_file,
+    folder_contents,
     int_at_least,
     output_dir,
+    seed,
 )
 
 import seqgan_gym
 from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
+from agents.config import MAX_SEED
 from agents.pretraining import mle_epoch, mle_optimizer, pretrain_discriminator
-from seqgan_gym._io import atomic_write_json, atomic_write_text
+from seqgan_gym._checks import check_int
+from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_text, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import BLEUScorer, FrontierPoint, frontier_at, self_bleu
 from seqgan_gym.models import Discriminator, LSTMGenerator
@@ -54,6 +61,7 @@ from seqgan_gym.sampling import check_temperature
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
+PROG = "train_text.py"
 BLEU_ORDERS = (2, 3, 4, 5)
 SELF_BLEU_ORDERS = (2, 3, 4)
 
@@ -81,6 +89,10 @@ class TextRunConfig:
     seed: int = 0
     temperatures: tuple[float, ...] = ()  # with any: the quality-diversity sweep (τ = 1 always in it)
 
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)  # numpy (the env) takes seeds below 2**32
+        check_int("batch_size", self.batch_size, minimum=1)
+
 
 def log(message: str) -> None:
     print(message, flush=True)
@@ -93,12 +105,42 @@ def evaluate(samples: list[list[str]], scorers: dict[int, BLEUScorer]) -> dict[s
     return row
 
 
+class RunRefused(ValueError):
+    """What :func:`run` refuses at its start, before any training: an ``out`` with files, too small a corpus."""
+
+
+def check_out(out: Path) -> None:
+    """``out`` must be new or empty: this script writes its results there at the end, over whatever was there.
+
+    :raises RunRefused: it holds files.
+    """
+    names = folder_contents(out)
+    if names:
+        raise RunRefused(f"--out {str(out)!r} is not empty ({describe_names(names)}): choose a new or empty folder")
+
+
 def run(config: TextRunConfig, out: Path, say: Callable[[str], None] = log) -> dict[str, Any]:
-    """Train SeqGAN and the MLE control on ``config.corpus``; score both; write the results to ``out``."""
+    """Train SeqGAN and the MLE control on ``config.corpus``; score both; write the results to ``out``.
+
+    ``out`` must be new or empty; it stays locked (``.lock``) while the run goes on, so that a second
+    run into it is refused.
+
+    :raises RunRefused: ``out`` holds files, or the corpus has fewer training sentences than a batch.
+    :raises FolderInUseError: another run is writing into ``out``.
+    """
+    check_out(out)  # before the lock file is made in someone's folder
+    with folder_lock(out):
+        check_out(out)  # again, now that no other process can write there
+        return _run(config, out, say)
+
+
+def _run(config: TextRunConfig, out: Path, say: Callable[[str], None]) -> dict[str, Any]:
     torch.manual_seed(config.seed)
     corpus = TextCorpus.load(config.corpus, seq_len=config.seq_len, test_corpus=config.test_corpus)
     if corpus.test is None:
         raise SystemExit("train_text.py: error: --test-corpus: BLEU needs a test set for a corpus file")
+    if len(corpus.train) < config.batch_size:
+        raise RunRefused(_too_few_sentences(len(corpus.train), config.batch_size))
     vocab, seq_len = corpus.vocab_size, corpus.seq_len
     say(
         f"corpus {corpus.name}: {len(corpus.train):,} training sentences ({corpus.n_dropped} longer than T dropped), "
@@ -276,6 +318,13 @@ def markdown(result: dict[str, Any], corpus: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _too_few_sentences(n: int, batch_size: int) -> str:
+    return (
+        f"the corpus has {n} training sentences, fewer than a batch of {batch_size}: give --batch-size {max(1, n)} "
+        "or less, or a larger corpus"
+    )
+
+
 def _corpus(text: str) -> str:
     if text in BUILTIN_CORPORA:
         return text
@@ -307,12 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("n_rollouts", 1, "Monte Carlo completions per prefix"),
         ("n_negatives", 1, "negatives per discriminator round"),
         ("n_eval", 2, "samples scored per generator"),
-        ("seed", 0, "seed of the run"),
+        ("batch_size", 1, "sequences per generator update and MLE batch; at most the training sentences"),
     ):
         default = getattr(defaults, name)
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int_at_least(minimum), default=default, help=f"{text} ({default})"
         )
+    parser.add_argument(
+        "--seed", type=seed, default=defaults.seed, help=f"seed of the run, 0 to 2**32 - 1 ({defaults.seed})"
+    )
     parser.add_argument(
         "--temperatures",
         type=_temperature,
@@ -336,12 +388,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.test_corpus is not None and args.corpus in BUILTIN_CORPORA:
         parser.error(f"--test-corpus applies to a corpus file; {args.corpus!r} has its own test set")
+    if args.out is None:
+        name = args.corpus if args.corpus in BUILTIN_CORPORA else Path(args.corpus).stem
+        args.out = Path("results") / f"text_{name}"
     return args
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What the options ask of the files, checked before any work: one line and exit status 2 if refused."""
+    n_train = len(TextCorpus.load(args.corpus).train)  # what MLE batches are drawn from
+    if n_train < args.batch_size:
+        bad_input(PROG, f"--batch-size: {_too_few_sentences(n_train, args.batch_size)}")
+    try:
+        check_out(args.out)
+    except RunRefused as err:
+        bad_input(PROG, str(err))
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
+    check_args(args)
     config = TextRunConfig(
         corpus=args.corpus,
         test_corpus=args.test_corpus,
@@ -351,13 +418,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         n_rollouts=args.n_rollouts,
         n_negatives=args.n_negatives,
         n_eval=args.n_eval,
+        batch_size=args.batch_size,
         seed=args.seed,
         temperatures=tuple(args.temperatures),
     )
-    name = args.corpus if args.corpus in BUILTIN_CORPORA else Path(args.corpus).stem
-    out = args.out if args.out is not None else Path("results") / f"text_{name}"
+    out = args.out
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}; results go to {out}/")
-    return run(config, out)
+    try:
+        return run(config, out)
+    except (FolderInUseError, RunRefused) as err:  # found at the start, before any training
+        bad_input(PROG, f"--out: {err}" if isinstance(err, FolderInUseError) else str(err))
+    except KeyboardInterrupt:  # results are written at the end only: nothing to continue from
+        sys.stderr.write(f"{PROG}: interrupted; results are written at the end only, so start again\n")
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -5,11 +5,25 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+
+# Caps on what an argument or a file may ask for: far above any real use (the paper: T = 20,
+# V = 5,000; COCO: T = 35), low enough that a typo or a forged file fails at once, with the numbers,
+# rather than after minutes of work or a huge allocation.
+
+#: The longest sequence length T any model, env or corpus accepts.
+MAX_SEQ_LEN = 10_000
+#: The largest vocabulary V any model, env or corpus accepts.
+MAX_VOCAB_SIZE = 10_000_000
+#: The most sequences one argument may ask to draw at once (e.g. ``n_negatives``, ``n_real``).
+MAX_N_SEQUENCES = 10_000_000
+#: Below this many bytes an allocation is not checked against the memory available (cheap and harmless).
+_MEMORY_CHECK_FLOOR = 256 * 2**20
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -53,6 +67,21 @@ def check_float(
     return number
 
 
+# torch has no min/max for these (``"min_all" not implemented for 'UInt16'``): checked in numpy, then widened.
+_WIDE_UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
+
+
+def _token_range_error(name: str, vocab_size: int, low: int, high: int) -> ValueError:
+    return ValueError(f"{name} must hold token ids in [0, {vocab_size - 1}], got values in [{low}, {high}]")
+
+
+def _unsigned_as_int64(name: str, array: np.ndarray, vocab_size: int) -> np.ndarray:
+    """An unsigned ``array`` as int64, its ids checked first (so a uint64 above int64's range cannot wrap)."""
+    if array.size and int(array.max()) >= vocab_size:
+        raise _token_range_error(name, vocab_size, int(array.min()), int(array.max()))
+    return array.astype(np.int64)
+
+
 def check_tokens(
     name: str,
     tokens: Any,
@@ -60,18 +89,34 @@ def check_tokens(
     *,
     max_len: int | None = None,
     exact_len: int | None = None,
+    nonempty: bool = False,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Return ``tokens`` as a ``LongTensor[n, L]`` on ``device``, or raise an error naming ``name``.
 
-    Token ids must be integers in ``[0, vocab_size)``; ``L`` must be ``exact_len`` when given,
-    else between 1 and ``max_len``.
+    Token ids must be integers in ``[0, vocab_size)`` (any signed or unsigned integer dtype);
+    ``L`` must be ``exact_len`` when given, else between 1 and ``max_len``; with ``nonempty``,
+    ``n >= 1``.
     """
-    if not isinstance(tokens, torch.Tensor):
+    if isinstance(tokens, torch.Tensor) and tokens.dtype in _WIDE_UNSIGNED:
+        tokens = torch.from_numpy(_unsigned_as_int64(name, tokens.cpu().numpy(), vocab_size))
+    elif not isinstance(tokens, torch.Tensor):
         try:
-            tokens = torch.as_tensor(np.asarray(tokens))
-        except (TypeError, ValueError, RuntimeError) as err:
+            array = np.asarray(tokens)
+        except (TypeError, ValueError) as err:  # ragged rows
             raise TypeError(f"{name} must be an integer array of token ids, got {type(tokens).__name__}") from err
+        if array.size == 0 and array.dtype.kind == "f":
+            array = array.astype(np.int64)  # numpy makes ``[]`` float64: no value in it is a float
+        elif array.dtype.kind == "u":
+            array = _unsigned_as_int64(name, array, vocab_size)
+        try:
+            tokens = torch.as_tensor(array)
+        except (TypeError, ValueError, RuntimeError) as err:  # strings, objects
+            raise TypeError(f"{name} must be an integer array of token ids, got {type(tokens).__name__}") from err
+    if nonempty and tokens.dim() >= 1 and tokens.shape[0] == 0:
+        raise ValueError(
+            f"{name} must hold at least one sequence ([n, length] with n >= 1), got shape {tuple(tokens.shape)}"
+        )
     if tokens.dtype.is_floating_point or tokens.dtype.is_complex or tokens.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer token ids, got dtype {tokens.dtype}")
     if tokens.dim() != 2:
@@ -82,11 +127,38 @@ def check_tokens(
     if max_len is not None and not 1 <= length <= max_len:
         raise ValueError(f"{name} must have length in [1, {max_len}] (seq_len), got shape {tuple(tokens.shape)}")
     if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size):
-        raise ValueError(
-            f"{name} must hold token ids in [0, {vocab_size - 1}], "
-            f"got values in [{int(tokens.min())}, {int(tokens.max())}]"
-        )
+        raise _token_range_error(name, vocab_size, int(tokens.min()), int(tokens.max()))
     return tokens.to(device=device, dtype=torch.long)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (Linux ``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # other POSIX systems: free physical pages (a lower bound on what could be had)
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(what: str, n_bytes: int) -> None:
+    """Raise a ``ValueError`` with the numbers if ``what`` (``n_bytes``) exceeds the memory available now.
+
+    A cheap up-front check with the numbers, so that a size asked by mistake (or by a forged file)
+    fails at once instead of swapping or being killed. Sizes under 256 MiB are not checked.
+    """
+    if n_bytes < _MEMORY_CHECK_FLOOR:
+        return
+    available = available_memory()
+    if available is not None and n_bytes > available:
+        raise ValueError(
+            f"{what} needs {n_bytes / 2**30:,.1f} GiB, more than the {available / 2**30:,.1f} GiB of memory available"
+        )
 
 
 def all_finite(tree: Any) -> bool:
@@ -128,3 +200,27 @@ def fault_context(where: str) -> Iterator[None]:
         yield
     except FloatingPointError as err:
         raise FloatingPointError(f"{where}: {err}") from err
+
+
+def check_device(device: torch.device | str, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device`` this torch can use now, or a ``ValueError`` naming ``name``.
+
+    torch itself accepts ``"cuda"`` on a CPU-only build and fails later, deep inside, with an
+    ``AssertionError``; a device that is not there is refused here with what is available.
+    """
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name} must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise ValueError(
+                f"{name}={str(device)!r}, but CUDA is not available (torch {torch.__version__} is {build}, or no GPU "
+                "is visible); use device='cpu'"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{name}={str(device)!r}, but only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}={str(device)!r}, but MPS is not available on this machine; use device='cpu'")
+    return device

@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+"""Atomic file writes: a reader (or a crash) never sees a half-written file. Folder locks: one writer at a time."""
 
 from __future__ import annotations
 
@@ -6,10 +6,23 @@ import contextlib
 import io
 import json
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+import threading
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): folders are not locked
+    fcntl = None  # type: ignore[assignment]
+
+#: The file that :func:`folder_lock` locks inside a folder.
+LOCK_NAME = ".lock"
+# What atomic_write leaves behind when a crash comes between its write and its rename: mkstemp's name.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @contextlib.contextmanager
@@ -60,3 +73,99 @@ def atomic_write_png(path: str | os.PathLike[str], figure: Any) -> Path:
     with atomic_write(path, "wb") as f:
         f.write(buffer.getbuffer())
     return Path(path)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], names: Iterable[str]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_write` left in ``folder`` for the files ``names``.
+
+    A crash (e.g. ``kill -9``) between a write and its rename leaves ``.NAME.XXXXXXXX.tmp`` behind; it
+    was never the file. Only that pattern, for those names, is touched. Hold :func:`folder_lock` first:
+    a live writer's temporary file looks the same. :return: the files deleted.
+    """
+    wanted = set(names)
+    removed = []
+    for path in Path(folder).iterdir():
+        match = _TEMPORARY.fullmatch(path.name)
+        if match is not None and match["name"] in wanted and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+class FolderInUseError(RuntimeError):
+    """Another process holds the lock of a folder (:func:`folder_lock`)."""
+
+
+# This process's folder locks: real path -> [the open lock file, how many holders here].
+_held: dict[str, list[Any]] = {}
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (made if missing) while the ``with`` block runs.
+
+    The lock is ``flock`` on ``folder/.lock``: the OS drops it when the process ends, however it ends
+    (an exception, Ctrl-C, ``kill -9``), so a lock is never stale. Within one process it is re-entrant
+    (the command line holds it for the whole run, the trainer again while it writes).
+
+    :raises FolderInUseError: another process holds it; the message names that process.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(folder)
+    with _held_guard:
+        entry = _held.get(key)
+        if entry is None:
+            entry = _held[key] = [_lock_file(folder, key), 0]
+        entry[1] += 1
+    try:
+        yield folder
+    finally:
+        with _held_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _held[key]
+                entry[0].close()  # closing the file releases the lock
+
+
+def _lock_file(folder: Path, key: str) -> IO[str]:
+    f = open(os.path.join(key, LOCK_NAME), "a+", encoding="utf-8")  # held open: that is the lock
+    if fcntl is None:
+        return f
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read(32).strip()
+        f.close()
+        who = f"process {holder}" if holder.isdigit() else "another process"
+        raise FolderInUseError(
+            f"{str(folder)!r} is in use by another run ({who}): wait for it to end, or choose another folder"
+        ) from None
+    except BaseException:
+        f.close()
+        raise
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")  # who holds it, for the message above
+    f.flush()
+    return f
+
+
+def open_zip_entry(archive: zipfile.ZipFile, name: str, limit: int) -> IO[bytes]:
+    """Entry ``name`` of ``archive``, opened; refused first if its zip header says it unpacks to over ``limit`` bytes.
+
+    The header's size is what zipfile then holds the entry to (it stops there and checks the
+    CRC), so a lying header cannot make it inflate more.
+    """
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise ValueError(f"{name} unpacks to {info.file_size:,} bytes, more than the {limit:,} it may hold")
+    return archive.open(info)
+
+
+def read_zip_entry(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The bytes of entry ``name``, at most ``limit`` (see :func:`open_zip_entry`)."""
+    with open_zip_entry(archive, name, limit) as f:
+        return f.read(limit + 1)

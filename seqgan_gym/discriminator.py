@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqgan_gym._checks import check_float, check_int, check_tokens
+from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_float, check_int, check_memory, check_tokens
 from seqgan_gym._kernels import chunks
 from seqgan_gym._kernels.discriminator import (
     conv_window_max,
@@ -100,8 +100,9 @@ class Discriminator(nn.Module):
     sizes) turn its 64 x w multiply-adds per filter into w additions. They are rebuilt, in place,
     whenever the embedding or a filter has changed (an optimiser step, ``load_state_dict``).
 
-    :param vocab_size: V (``>= 2``).
-    :param seq_len: T; every filter must fit (``max(filter_sizes) <= seq_len``).
+    :param vocab_size: V (``2 <= V <= MAX_VOCAB_SIZE``, 10,000,000).
+    :param seq_len: T (``<= MAX_SEQ_LEN``, 10,000); every filter must fit (``max(filter_sizes) <= seq_len``).
+        The parameters and scoring tables must fit in the memory available.
     :param emb_dim: embedding size (paper: 64).
     :param filter_sizes: convolution widths; ``None``: the paper's (1..10, 15, 20) that fit in ``seq_len``.
     :param num_filters: filters per width; ``None``: the paper's (100, 200 x4, 100 x5, 160, 160)
@@ -129,8 +130,8 @@ class Discriminator(nn.Module):
         precision: str = "auto",
     ) -> None:
         super().__init__()
-        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
-        self.seq_len = check_int("seq_len", seq_len, minimum=1)
+        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2, maximum=MAX_VOCAB_SIZE)
+        self.seq_len = check_int("seq_len", seq_len, minimum=1, maximum=MAX_SEQ_LEN)
         emb_dim = check_int("emb_dim", emb_dim, minimum=1)
         if filter_sizes is None and num_filters is None:
             paper = [(w, nf) for w, nf in zip(PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, strict=True) if w <= self.seq_len]
@@ -144,6 +145,15 @@ class Discriminator(nn.Module):
             raise ValueError(f"precision must be one of {', '.join(map(repr, D_PRECISIONS))}, got {precision!r}")
         self.precision = precision
         n_features = sum(self.num_filters)
+        # Parameters, then the scoring tables (V x sum(w * nf)) that prob_real builds: float32 each.
+        v, widths = self.vocab_size, zip(self.filter_sizes, self.num_filters, strict=True)
+        n_floats = v * emb_dim + 2 * n_features * (n_features + 1) + 2 * (n_features + 1)
+        n_floats += sum(w * nf * (emb_dim + v) + nf for w, nf in widths)
+        check_memory(
+            f"Discriminator(vocab_size={v}, emb_dim={emb_dim}, {n_features} filters) ({n_floats:,} float32 "
+            "parameters and scoring tables)",
+            4 * n_floats,
+        )
 
         self.embedding = nn.Embedding(self.vocab_size, emb_dim)
         self.convs = nn.ModuleList(

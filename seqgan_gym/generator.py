@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqgan_gym._checks import check_float, check_int, check_tokens
+from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_float, check_int, check_memory, check_tokens
 from seqgan_gym._kernels import chunks
 from seqgan_gym._kernels.generator import Log2Head, OutputLogProb, WeightedNLL, fused_lstm, token_nll_
 from seqgan_gym._matmul import mm
@@ -35,17 +35,25 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 EVAL_BATCH = 1024
 
 
+def parameter_count(vocab_size: int, emb_dim: int, hidden_dim: int) -> int:
+    """The number of parameters of a :class:`TokenLSTM` of these sizes (checked against memory before allocating)."""
+    v, e, h = vocab_size, emb_dim, hidden_dim
+    return v * e + e * 4 * h + h * 4 * h + 4 * h + h * v + v
+
+
 class TokenLSTM(nn.Module):
     """An LSTM language model with the paper's exact equations (see the module docstring).
 
     The four gates are stored fused (gate order i, f, o, c) so a step is two matmuls.
     The first input is ``start_token``; the initial state is zero.
 
-    :param vocab_size: V, number of tokens (``>= 2``).
-    :param seq_len: T, tokens per sequence (``>= 1``).
+    :param vocab_size: V, number of tokens (``2 <= V <= MAX_VOCAB_SIZE``, 10,000,000).
+    :param seq_len: T, tokens per sequence (``1 <= T <= MAX_SEQ_LEN``, 10,000).
     :param emb_dim: embedding size.
     :param hidden_dim: LSTM state size.
     :param start_token: the token fed as the first input (the paper's 0).
+
+    The parameters (:func:`parameter_count` float32 values) must fit in the memory available.
     """
 
     def __init__(
@@ -57,12 +65,17 @@ class TokenLSTM(nn.Module):
         start_token: int = 0,
     ) -> None:
         super().__init__()
-        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
-        self.seq_len = check_int("seq_len", seq_len, minimum=1)
+        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2, maximum=MAX_VOCAB_SIZE)
+        self.seq_len = check_int("seq_len", seq_len, minimum=1, maximum=MAX_SEQ_LEN)
         self.emb_dim = check_int("emb_dim", emb_dim, minimum=1)
         self.hidden_dim = check_int("hidden_dim", hidden_dim, minimum=1)
         self.start_token = check_int("start_token", start_token, minimum=0, maximum=self.vocab_size - 1)
         v, e, h = self.vocab_size, self.emb_dim, self.hidden_dim
+        n_params = parameter_count(v, e, h)
+        check_memory(
+            f"{type(self).__name__}(vocab_size={v}, emb_dim={e}, hidden_dim={h}) ({n_params:,} float32 parameters)",
+            4 * n_params,
+        )
         # Zeros here; OracleLSTM and LSTMGenerator draw the paper's initial values.
         self.embedding = nn.Parameter(torch.zeros(v, e))  # [V, emb]
         self.w_x = nn.Parameter(torch.zeros(e, 4 * h))  # [W_i W_f W_o W_c]

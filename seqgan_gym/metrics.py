@@ -35,33 +35,46 @@ from seqgan_gym._checks import check_int, check_tokens
 from seqgan_gym.generator import TokenLSTM
 
 
-def nll_oracle(oracle: TokenLSTM, samples: Any) -> float:
+def nll_oracle(oracle: TokenLSTM, samples: Any, *, prefix: bool = False) -> float:
     """The paper's NLL-oracle: the oracle's mean per-token NLL of ``samples``.
 
     :param oracle: the ``OracleLSTM`` that defines the real distribution.
-    :param samples: generated token ids, ``[n, T]`` (tensor or array), ``n >= 1``.
+    :param samples: generated token ids, ``[n, T]`` (tensor or array of any integer dtype), ``n >= 1``,
+        ``T`` the oracle's ``seq_len``.
+    :param prefix: accept ``[n, T']`` with ``T' < seq_len`` too, and score those prefixes (the NLL of
+        the first ``T'`` tokens, not comparable with the paper's full-length figure).
     :return: the mean over all ``n * T`` tokens, in nats.
     """
-    return _mean_nll(oracle, samples, "oracle", "samples")
+    return _mean_nll(oracle, samples, "oracle", "samples", prefix=prefix)
 
 
-def nll_test(generator: TokenLSTM, held_out: Any, temperature: float = 1.0) -> float:
+def nll_test(generator: TokenLSTM, held_out: Any, temperature: float = 1.0, *, prefix: bool = False) -> float:
     """NLL-test: the generator's mean per-token NLL of held-out real sequences.
 
     :param generator: the model under evaluation (an ``LSTMGenerator``).
-    :param held_out: real token ids, ``[n, T]`` (tensor or array), ``n >= 1``.
+    :param held_out: real token ids, ``[n, T]`` (tensor or array of any integer dtype), ``n >= 1``,
+        ``T`` the generator's ``seq_len``.
     :param temperature: τ > 0: score under the distribution the generator samples at τ.
+    :param prefix: accept ``[n, T']`` with ``T' < seq_len`` too (see :func:`nll_oracle`).
     :return: the mean over all ``n * T`` tokens, in nats.
     """
-    return _mean_nll(generator, held_out, "generator", "held_out", temperature)
+    return _mean_nll(generator, held_out, "generator", "held_out", temperature, prefix=prefix)
 
 
-def _mean_nll(model: TokenLSTM, tokens: Any, model_name: str, name: str, temperature: float = 1.0) -> float:
+def _mean_nll(
+    model: TokenLSTM, tokens: Any, model_name: str, name: str, temperature: float = 1.0, *, prefix: bool = False
+) -> float:
     if not isinstance(model, TokenLSTM):
         raise TypeError(f"{model_name} must be a TokenLSTM (OracleLSTM or LSTMGenerator), got {type(model).__name__}")
-    tokens = check_tokens(name, tokens, model.vocab_size, max_len=model.seq_len, device=model.device)
-    if tokens.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one sequence, got shape {tuple(tokens.shape)}")
+    if not isinstance(prefix, bool):
+        raise TypeError(f"prefix must be True or False, got {prefix!r}")
+    tokens = check_tokens(name, tokens, model.vocab_size, max_len=model.seq_len, nonempty=True, device=model.device)
+    if not prefix and tokens.shape[1] != model.seq_len:
+        # TokenLSTM.nll scores prefixes on purpose; a metric of the wrong length is almost always a mistake.
+        raise ValueError(
+            f"{name} must have length {model.seq_len} (the {model_name}'s seq_len), got shape {tuple(tokens.shape)}; "
+            "pass prefix=True to score prefixes"
+        )
     # Every sequence has the same length, so the mean of per-sequence means is the per-token mean.
     return float(model.nll(tokens, temperature=temperature).mean())
 
@@ -106,7 +119,6 @@ def self_bleu(samples: Any, max_n: int = 4, n: int | None = None, seed: int = 0)
         raise ValueError(f"self_bleu needs at least 2 samples (each is scored against the others), got {len(seqs)}")
     indices = self_bleu_indices(len(seqs), n, seed)
     return _mean(self_bleu_scores(seqs, max_n, indices))  # left to right, as Texygen's score += ...; score / cnt
-
 
 
 class FrontierPoint(NamedTuple):

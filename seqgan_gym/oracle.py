@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqgan_gym._checks import check_memory, describe_non_finite
 from seqgan_gym.generator import TokenLSTM
 
 #: Seed of the default benchmark oracle of ``SeqGAN-Oracle-v0``.
@@ -66,7 +67,10 @@ def load_numpy_pickle(path: str | os.PathLike[str]) -> Any:
     """
     path = Path(path)
     try:
+        check_memory(f"oracle file {str(path)!r}", path.stat().st_size)  # read whole: it must fit
         data = path.read_bytes()
+    except ValueError as err:
+        raise OracleLoadError(str(err)) from None
     except OSError as err:
         raise OracleLoadError(f"cannot read oracle file {str(path)!r}: {err.strerror or err}") from err
     try:
@@ -121,7 +125,7 @@ class OracleLSTM(TokenLSTM):
         The arrays come in the order of :data:`PAPER_ARRAY_NAMES`; sizes (V, embedding, hidden) are
         read from them. Raises :class:`OracleLoadError` (a ``ValueError``) naming the file for a
         missing file, a pickle that refers to anything but numpy arrays (nothing in it is
-        executed), or a wrong count, shape or dtype.
+        executed), a wrong count, shape or dtype, or a NaN or infinite parameter (naming the array).
         """
         arrays = load_numpy_pickle(path)
         where = f"oracle file {str(path)!r}"
@@ -132,6 +136,8 @@ class OracleLSTM(TokenLSTM):
             if not isinstance(array, np.ndarray) or array.dtype != np.float32:
                 kind = getattr(array, "dtype", type(array).__name__)
                 raise OracleLoadError(f"{where}: array {name!r} must be a float32 numpy array, got {kind}")
+            if not np.isfinite(array).all():  # else sampling fails later, naming neither file nor array
+                raise OracleLoadError(f"{where}: array {name!r} holds non-finite values: {describe_non_finite(array)}")
         if arrays[0].ndim != 2:
             raise OracleLoadError(f"{where}: 'embeddings' must be 2-D [V, emb], got shape {arrays[0].shape}")
         if arrays[3].ndim != 1:

@@ -20,11 +20,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium.envs.registration import EnvSpec, load_env_creator
 from gymnasium.vector import AutoresetMode, VectorEnv
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from seqgan_gym._checks import check_int
+from seqgan_gym.envs import SequenceGenerationVectorEnv
 from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper
 
@@ -136,6 +138,27 @@ class SB3VecEnv(VecEnv):
         return [None] * self.num_envs
 
 
+def _is_seqgan_spec(spec: EnvSpec) -> bool:
+    """Whether ``spec``'s vector entry point is a :class:`SequenceGenerationVectorEnv` (a seqgan-gym env)."""
+    try:
+        creator = spec.vector_entry_point
+        creator = load_env_creator(creator) if isinstance(creator, str) else creator
+    except (ImportError, AttributeError, ValueError, gym.error.Error):  # e.g. a missing optional dependency
+        return False
+    return isinstance(creator, type) and issubclass(creator, SequenceGenerationVectorEnv)
+
+
+def seqgan_env_ids() -> list[str]:
+    """The registered seqgan-gym env ids (``SeqGAN-Oracle-v0``, ``SeqGAN-Text-v0``) :func:`make_sb3_vec_env` builds."""
+    # Only this package's entry points are loaded: importing every registered env's module is slow.
+    ours = (
+        spec
+        for spec in gym.registry.values()
+        if isinstance(spec.vector_entry_point, str) and spec.vector_entry_point.startswith("seqgan_gym.")
+    )
+    return sorted(spec.id for spec in ours if _is_seqgan_spec(spec))
+
+
 def make_sb3_vec_env(
     env_id: str = "SeqGAN-Oracle-v0",
     n_envs: int = 64,
@@ -146,7 +169,8 @@ def make_sb3_vec_env(
 ) -> SB3VecEnv:
     """Build the batched env, the Monte Carlo reward wrapper and the SB3 adapter in one call.
 
-    :param env_id: a registered seqgan-gym env with a ``vector_entry_point``.
+    :param env_id: a registered seqgan-gym env (:func:`seqgan_env_ids`); other envs (e.g. ``CartPole-v1``)
+        are refused: build them with SB3's ``make_vec_env``.
     :param n_envs: sequences per step (paper: 64).
     :param n_rollouts: N, Monte Carlo completions per prefix (paper: 16); ``None`` for the bare env
         (terminal reward D(Y) only: use it with γ = 1).
@@ -162,6 +186,16 @@ def make_sb3_vec_env(
         n_rollouts = check_int("n_rollouts", n_rollouts, minimum=1)
     if "autoreset_mode" in env_kwargs:
         raise ValueError("autoreset_mode is fixed to SAME_STEP for SB3; do not pass it")
+    try:
+        spec = gym.spec(env_id) if isinstance(env_id, str) else None
+    except gym.error.Error:  # not registered
+        spec = None
+    if spec is None or not _is_seqgan_spec(spec):
+        # Another env's vector class knows nothing of SAME_STEP autoreset (a TypeError deep in gymnasium).
+        raise ValueError(
+            f"env_id must be a seqgan-gym env, one of {seqgan_env_ids()}, got {env_id!r}: make_sb3_vec_env builds "
+            "the SeqGAN envs only (use stable_baselines3.common.env_util.make_vec_env for others)"
+        )
     venv = gym.make_vec(
         env_id,
         num_envs=n_envs,

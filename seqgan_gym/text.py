@@ -8,15 +8,20 @@ the wrapper, the agents and the discriminator are the same as on the oracle benc
 Built-in corpora (``seqgan_gym/data``, from Texygen, MIT; captions from MS-COCO, CC BY 4.0):
 
 * ``"coco"``: 10,000 image captions to train on (``coco_train.txt``) and 10,000 held out
-  (``coco_test.txt``), tokenized at whitespace (punctuation stays attached: ``"wheel."``).
+  (``coco_test.txt``), tokenized at whitespace (punctuation stays attached: ``"wheel."``); T = 35
+  (the longest caption).
 * ``"poems"``: 16,394 Chinese quatrains (``poems.txt``, 15,993 distinct), one token per
   character; a fixed, seeded 10% of the distinct poems (1,599) is held out as the test set, the
-  rest is the training set.
+  rest is the training set; T = 24.
+
+A corpus file's default T (:func:`default_seq_len`) is the 99th percentile of its line lengths,
+at most :data:`DEFAULT_SEQ_LEN_CAP`: one stray long line does not set the length of every sequence.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +32,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import MAX_SEQ_LEN, check_int
 
 EOS = "<eos>"
 EOS_ID = 0
 LEVELS = ("word", "char")
 BUILTIN_CORPORA = ("coco", "poems")
+#: T of the built-in corpora: their longest training sentence (Texygen's), so none is dropped.
+BUILTIN_SEQ_LEN = {"coco": 35, "poems": 24}
+#: The percentile of a corpus file's line lengths that sets its default T ...
+DEFAULT_SEQ_LEN_PERCENTILE = 99
+#: ... and the most that default may be (an explicit ``seq_len`` may go up to ``MAX_SEQ_LEN``).
+DEFAULT_SEQ_LEN_CAP = 100
 _POEMS_TEST_FRACTION = 0.1
 _POEMS_SPLIT_SEED = 0
 
@@ -44,6 +55,20 @@ def tokenize(line: str, level: str) -> list[str]:
     if level == "char":
         return [c for c in line if not c.isspace()]
     raise ValueError(f"level must be one of {list(LEVELS)}, got {level!r}")
+
+
+def default_seq_len(lengths: Sequence[int]) -> int:
+    """The default T of a corpus file: the 99th percentile of its ``lengths`` (tokens per line), at most 100.
+
+    The percentile is the nearest rank (the ``ceil(0.99 n)``-th shortest line, a length that occurs),
+    so a file of fewer than 100 lines gets its longest line, and the few longest lines of a bigger
+    one (at most 1%, unless the cap drops more) are dropped (counted in ``TextCorpus.n_dropped``)
+    rather than padding every sequence to their length.
+    """
+    if not lengths:
+        raise ValueError("lengths must hold at least one line length")
+    rank = -(-DEFAULT_SEQ_LEN_PERCENTILE * len(lengths) // 100)  # ceil, in integers (no float rounding)
+    return min(sorted(lengths)[rank - 1], DEFAULT_SEQ_LEN_CAP)
 
 
 @dataclass(frozen=True)
@@ -116,7 +141,7 @@ class TextCorpus:
     :ivar train: the tokenized training sentences (non-empty, at most T tokens each).
     :ivar test: the tokenized test sentences (the BLEU references; may hold tokens outside the
         vocabulary), or ``None``.
-    :ivar n_dropped: training lines dropped because they have more than T tokens.
+    :ivar n_dropped: training lines dropped (left out whole, never cut) because they have more than T tokens.
     :ivar name: ``"coco"``, ``"poems"`` or the path of the training file.
     """
 
@@ -141,9 +166,12 @@ class TextCorpus:
     ) -> TextCorpus:
         """Load a built-in corpus (``"coco"``, ``"poems"``) or a UTF-8 text file, one sentence a line.
 
-        :param corpus: ``"coco"``, ``"poems"`` or the path of a training file. Blank lines are skipped.
-        :param seq_len: T; ``None``: the longest training line. Longer lines are dropped (counted in
-            ``n_dropped``); it is an error if none is left.
+        :param corpus: ``"coco"``, ``"poems"`` or the path of a training file. Lines end at ``"\\n"``
+            only (a ``"\\r"`` before it is dropped); blank lines are skipped.
+        :param seq_len: T, ``1 <= T <= MAX_SEQ_LEN`` (10,000); ``None``: 35 for ``"coco"``, 24 for
+            ``"poems"``, else :func:`default_seq_len` (the 99th percentile of the line lengths, at most
+            100; a warning says how many lines that drops). Longer lines are dropped whole (counted
+            in ``n_dropped``); it is an error if none is left.
         :param test_corpus: the path of a test file (only with a path ``corpus``; the built-in corpora
             come with their test sets).
         :param level: ``"word"`` or ``"char"``; ``None``: ``"char"`` for the poems, else ``"word"``.
@@ -151,7 +179,7 @@ class TextCorpus:
         if level is not None and level not in LEVELS:
             raise ValueError(f"level must be one of {list(LEVELS)} or None, got {level!r}")
         if seq_len is not None:
-            seq_len = check_int("seq_len", seq_len, minimum=1)
+            seq_len = check_int("seq_len", seq_len, minimum=1, maximum=MAX_SEQ_LEN)
         if isinstance(corpus, str) and corpus in BUILTIN_CORPORA:
             if test_corpus is not None:
                 raise ValueError(f"test_corpus applies to a corpus file, not to the built-in corpus {corpus!r}")
@@ -188,9 +216,19 @@ class TextCorpus:
             )
 
         sentences = [tokenize(line, level) for line in train_lines]
-        longest = max(len(s) for s in sentences)
-        seq_len = longest if seq_len is None else seq_len
+        defaulted = seq_len is None
+        if seq_len is None:
+            builtin = isinstance(corpus, str) and corpus in BUILTIN_SEQ_LEN  # not a file that happens to be named so
+            seq_len = BUILTIN_SEQ_LEN[corpus] if builtin else default_seq_len([len(s) for s in sentences])
         kept = tuple(tuple(s) for s in sentences if len(s) <= seq_len)
+        if defaulted and len(kept) < len(sentences):  # the user chose no T: say what the default cost
+            warnings.warn(
+                f"corpus {name!r}: seq_len=None became T={seq_len} (the {DEFAULT_SEQ_LEN_PERCENTILE}th percentile "
+                f"of the line lengths, at most {DEFAULT_SEQ_LEN_CAP}), which drops {len(sentences) - len(kept)} of "
+                f"{len(sentences)} lines (the longest has {max(len(s) for s in sentences)} tokens); pass seq_len "
+                "to choose T",
+                stacklevel=2,
+            )
         if not kept:
             raise ValueError(
                 f"corpus {name!r} has no line of at most seq_len={seq_len} tokens (the shortest has "
@@ -223,7 +261,7 @@ def data_file(name: str) -> Path:
 
 
 def read_lines(path: Path, name: str) -> list[str]:
-    """The non-blank lines of a UTF-8 text file, stripped; a clear error naming ``name`` otherwise."""
+    """The non-blank lines of a UTF-8 text file (split at ``"\\n"`` only), stripped; a clear error naming ``name``."""
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -234,7 +272,9 @@ def read_lines(path: Path, name: str) -> list[str]:
         text = raw.decode("utf-8-sig")  # a byte-order mark is not a token
     except UnicodeDecodeError as err:
         raise ValueError(f"{name}: {str(path)!r} is not UTF-8 text (invalid byte at offset {err.start})") from None
-    lines = [line.strip() for line in text.splitlines()]
+    # "\n" only: str.splitlines also breaks at U+2028, U+0085, form feed, \x1c-\x1e, ... inside a
+    # sentence. A CRLF file's "\r" goes with the rest of the surrounding whitespace.
+    lines = [line.strip() for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         raise ValueError(f"{name}: {str(path)!r} is empty (no non-blank line)")

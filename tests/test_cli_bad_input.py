@@ -38,6 +38,7 @@ values = st.one_of(
     st.sampled_from(
         [
             *("", " ", "-1", "0", "1", "2", "1e3", "0x10", "1_0", " 7 ", "nan", "inf", "-inf", "1.5", "true", "None"),
+            *("4294967295", "4294967296", str(2**64)),
             *(
                 "cpu",
                 "cuda",
@@ -58,14 +59,17 @@ values = st.one_of(
 )
 
 
-def _int(minimum: int) -> Callable[[str], bool]:
+def _int(minimum: int, maximum: float = math.inf) -> Callable[[str], bool]:
     def valid(text: str) -> bool:
         try:
-            return int(text) >= minimum
+            return minimum <= int(text) <= maximum
         except ValueError:
             return False
 
     return valid
+
+
+_seed = _int(0, 2**32 - 1)  # numpy's seeds: every script's --seed
 
 
 def _seconds(text: str) -> bool:
@@ -116,7 +120,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--out": _folder,
             "--oracle-file": lambda v: False,  # a random name is no oracle file (see the JSON test for --config)
             "--config": lambda v: False,
-            "--seed": _int(0),
+            "--seed": _seed,
             "--device": _device,
             "--checkpoint-every": _seconds,
             "--mle-epochs": _int(0),
@@ -139,12 +143,12 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--n-rollouts": _int(1),
             "--n-negatives": _int(1),
             "--n-eval": _int(2),
-            "--seed": _int(0),
+            "--seed": _seed,
         },
     ),
     "table1": (
         table1.parse_args,
-        {"--preset": lambda v: v in PRESETS, "--out": _folder, "--seed": _int(0), "--n-eval": _int(2)},
+        {"--preset": lambda v: v in PRESETS, "--out": _folder, "--seed": _seed, "--n-eval": _int(2)},
     ),
     "swap_algorithms": (
         swap_algorithms.parse_args,
@@ -158,7 +162,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--n-negatives": _int(1),
             "--eval-every": _int(1),
             "--n-eval": _int(1),
-            "--seed": _int(0),
+            "--seed": _seed,
         },
     ),
     "oracle_demo": (
@@ -170,7 +174,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--episodes": _int(1),
             "--n-real": _int(1),
             "--n-eval": _int(1),
-            "--seed": _int(0),
+            "--seed": _seed,
         },
     ),
 }

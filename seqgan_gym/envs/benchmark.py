@@ -53,14 +53,6 @@ def check_benchmark(benchmark: object) -> Benchmark:
     return cast(Benchmark, benchmark)
 
 
-def check_device(device: torch.device | str) -> torch.device:
-    """``device`` as a ``torch.device``, or a ``ValueError`` naming ``device``."""
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
-
-
 def build_discriminator(
     discriminator: SequenceScorer | None,
     vocab_size: int,

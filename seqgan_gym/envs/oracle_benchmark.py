@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import torch
 
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_device, check_int, check_memory
 from seqgan_gym.discriminator import SequenceScorer
-from seqgan_gym.envs.benchmark import build_discriminator, check_device
+from seqgan_gym.envs.benchmark import build_discriminator
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
 
 DEFAULT_VOCAB_SIZE = 5000
@@ -53,10 +53,10 @@ class OracleBenchmark:
     ) -> OracleBenchmark:
         """The benchmark of these ``SeqGAN-Oracle-v0`` arguments (see Arguments in ``TokenGenerationEnv``)."""
         if vocab_size is not None:
-            vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+            vocab_size = check_int("vocab_size", vocab_size, minimum=2, maximum=MAX_VOCAB_SIZE)
         if seq_len is not None:
-            seq_len = check_int("seq_len", seq_len, minimum=1)
-        n_real = check_int("n_real", n_real, minimum=1)
+            seq_len = check_int("seq_len", seq_len, minimum=1, maximum=MAX_SEQ_LEN)
+        n_real = check_int("n_real", n_real, minimum=1, maximum=MAX_N_SEQUENCES)
         real_data_seed = check_int("real_data_seed", real_data_seed, minimum=0)
         discriminator_seed = check_int("discriminator_seed", discriminator_seed, minimum=0)
         device = check_device(device)
@@ -80,6 +80,8 @@ class OracleBenchmark:
         ):
             if value is not None and value != actual:
                 raise ValueError(f"{name}={value} does not match the oracle's {name}={actual}")
+        n_ids = n_real * oracle.seq_len
+        check_memory(f"real_data (n_real={n_real} x seq_len={oracle.seq_len} int64 token ids)", 8 * n_ids)
         # The real set is drawn where the oracle lives (the CPU for the built-in ones), so it is the
         # same on every machine whatever ``device`` the env then runs on.
         real_data = sample_real_data(oracle, n_real, real_data_seed)

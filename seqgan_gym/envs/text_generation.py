@@ -53,8 +53,9 @@ class TextGenerationEnv(SequenceGenerationEnv):
 
     * ``corpus``: ``"coco"`` (image captions, words), ``"poems"`` (Chinese quatrains, characters),
       the path of a UTF-8 text file with one sentence a line, or a ``TextCorpus``.
-    * ``seq_len``: T; ``None``: the longest training sentence (COCO 35, poems 24). Longer lines
-      of a corpus are dropped (``corpus.n_dropped``).
+    * ``seq_len``: T (``<= 10,000``); ``None``: COCO 35, poems 24 (their longest sentences), a file
+      the 99th percentile of its line lengths, at most 100 (``seqgan_gym.text.default_seq_len``).
+      Longer lines of a corpus are dropped whole (``corpus.n_dropped``).
     * ``test_corpus``: the path of a test file for a file ``corpus`` (BLEU's references).
     * ``level``: ``"word"`` (split at whitespace) or ``"char"``; ``None``: ``"char"`` for the poems.
     * ``discriminator``: a ``Discriminator`` of the corpus' V and T, or ``None`` for a fresh paper

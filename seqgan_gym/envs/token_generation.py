@@ -48,14 +48,16 @@ class TokenGenerationEnv(SequenceGenerationEnv):
                    n_real=10_000, real_data_seed=0, discriminator_seed=0, device="cpu", render_mode=None)
     ```
 
-    * ``vocab_size``, ``seq_len``: V (``>= 2``) and T (``>= 1``); default 5000 and 20, or the oracle's.
+    * ``vocab_size``, ``seq_len``: V (``2 <= V <= 10,000,000``) and T (``1 <= T <= 10,000``); default
+      5000 and 20, or the oracle's.
     * ``oracle``: an ``OracleLSTM``, the path of the paper's oracle pickle, or ``None`` for
       ``OracleLSTM.seeded()`` (the default benchmark oracle).
     * ``discriminator``: a ``Discriminator`` (same V and T) or ``None`` for a fresh paper CNN
       initialised from ``discriminator_seed``; any ``SequenceScorer`` may stand in for D (PG-BLEU
       passes a ``BLEUReward``).
-    * ``n_real``: size of the real data set sampled from the oracle with ``real_data_seed``.
-    * ``device``: where the oracle and D run.
+    * ``n_real``: size of the real data set sampled from the oracle with ``real_data_seed``
+      (``<= 10,000,000``, and ``n_real x seq_len`` token ids must fit in memory).
+    * ``device``: where the oracle and D run (``"cuda"`` only where torch sees a GPU).
     * ``render_mode``: ``None`` or ``"ansi"`` (the prefix as token ids).
 
     All but ``render_mode`` go to :meth:`~seqgan_gym.envs.OracleBenchmark.build`; or pass
