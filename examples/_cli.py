@@ -35,6 +35,16 @@ def output_dir(text: str) -> Path:
     return path
 
 
+def new_output_dir(text: str) -> Path:
+    """:func:`output_dir` that must be new or empty: for scripts that write their results over what is there."""
+    path = output_dir(text)
+    names = folder_contents(path)
+    if names:
+        shown = describe_names(names)
+        raise argparse.ArgumentTypeError(f"{text!r} is not empty ({shown}): choose a new or empty folder")
+    return path
+
+
 def bad_input(prog: str, message: str) -> NoReturn:
     """Refuse what the command line asked for, found after parsing: one line on stderr, exit status 2."""
     sys.stderr.write(f"{prog}: error: {' '.join(str(message).splitlines())}\n")

@@ -17,13 +17,12 @@ import copy
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from _cli import OneLineParser, int_at_least, output_dir, seed  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, new_output_dir, seed  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
@@ -34,7 +33,7 @@ from seqgan_gym.sampling import sample_from_logits
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = OneLineParser(prog="oracle_demo.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=output_dir, default=Path("results/demo"), help="output folder")
+    parser.add_argument("--out", type=new_output_dir, default="results/demo", help="a new or empty output folder")
     parser.add_argument("--num-envs", type=int_at_least(1), default=64, help="sequences per batch (paper: 64)")
     parser.add_argument("--n-rollouts", type=int_at_least(1), default=16, help="Monte Carlo completions N (paper: 16)")
     parser.add_argument("--episodes", type=int_at_least(1), default=1, help="Monte Carlo rewarded episodes to run")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least, output_dir, seed  # examples/_cli.py (scripts run from their folder)
+from _cli import OneLineParser, int_at_least, new_output_dir, seed  # examples/_cli.py (scripts run from their folder)
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -79,7 +79,9 @@ ALGORITHMS: dict[str, tuple[Callable[[SB3VecEnv, int], BaseAlgorithm], bool, str
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=output_dir, default=Path("results/swap_algorithms"), help="output folder")
+    parser.add_argument(
+        "--out", type=new_output_dir, default="results/swap_algorithms", help="a new or empty output folder"
+    )
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS), help="comma-separated subset of the list")
     parser.add_argument("--mle-epochs", type=int_at_least(0), default=20, help="MLE pretraining epochs")
     parser.add_argument("--d-pretrain-rounds", type=int_at_least(0), default=5, help="D pretraining rounds")

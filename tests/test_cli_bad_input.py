@@ -99,6 +99,17 @@ def _folder(text: str) -> bool:
     return first is None or first.is_dir()
 
 
+def _new_folder(text: str) -> bool:
+    """A folder for results written over what is there: it must be new or empty (a run's lock file aside)."""
+    if not _folder(text):
+        return False
+    path = Path(text)
+    try:
+        return not path.is_dir() or not [p for p in path.iterdir() if p.name != ".lock"]
+    except OSError:
+        return False
+
+
 def _file(text: str) -> bool:
     try:
         return "\0" not in text and Path(text).is_file()
@@ -153,7 +164,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
     "swap_algorithms": (
         swap_algorithms.parse_args,
         {
-            "--out": _folder,
+            "--out": _new_folder,
             "--algorithms": _algorithms,
             "--mle-epochs": _int(0),
             "--d-pretrain-rounds": _int(0),
@@ -168,7 +179,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
     "oracle_demo": (
         oracle_demo.parse_args,
         {
-            "--out": _folder,
+            "--out": _new_folder,
             "--num-envs": _int(1),
             "--n-rollouts": _int(1),
             "--episodes": _int(1),
