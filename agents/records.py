@@ -1,27 +1,34 @@
 """The records of a run: its metrics rows, and the files and displays they go to.
 
 In a run's ``out_dir``: ``config.json``; ``metrics.csv``, one row per epoch (columns
-:data:`METRIC_COLUMNS`), rewritten atomically after every row; ``tensorboard/``, Figure 2's curves
-and the losses; ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
+:data:`METRIC_COLUMNS`), rewritten atomically after every row; ``tensorboard/``, Figure 2's curves,
+the losses and, at each evaluation, the first :data:`TEXT_SAMPLES` samples as text (tag
+``samples/<phase>``); ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
 done, ``samples.txt`` (the final samples, one sequence of token ids per line), ``generator.zip``
 (``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
 
 TensorBoard's event files are rewritten from the rows whenever a process starts writing them, so a
 resumed run shows each epoch once (the units a crash cut short run again, and their points with them).
+
+Figure 2 is drawn by :func:`~agents.figure2.plot_figure2` from the rows of one run or of several
+(``benchmarks/figure2.py`` reads them back from ``metrics.csv`` with :func:`read_metrics`).
 """
 
 from __future__ import annotations
 
+import csv
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from agents.config import METHOD_PHASES, SeqGANConfig
+from agents.config import PHASES, SeqGANConfig
+from agents.figure2 import figure2_title, plot_nll_oracle
 from agents.reinforce import REINFORCE
 from seqgan_gym._checks import non_finite_names
-from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
+from seqgan_gym._io import atomic_write_json, atomic_write_text
 
 #: The columns of ``metrics.csv``; a row leaves empty those it does not have.
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -48,7 +55,8 @@ RUN_FILES: tuple[str, ...] = (
     "generator.zip",
     "summary.json",
 )
-_CURVE_LABELS = {"seqgan": "SeqGAN (adversarial)", "pg_bleu": "PG-BLEU", "scheduled_sampling": "Scheduled Sampling"}
+#: How many of an evaluation's samples TensorBoard shows as text.
+TEXT_SAMPLES = 5
 
 
 class RunRecords:
@@ -65,9 +73,11 @@ class RunRecords:
         self.rows: list[dict[str, Any]] = []
         self._writer: Any = None
 
-    def add(self, row: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
+    def add(self, row: dict[str, Any], elapsed_s: float, samples: torch.Tensor | None = None) -> dict[str, Any]:
         """Append ``row`` (``phase``, ``epoch`` and metrics) with its ``step`` and ``elapsed_s``, and write it out.
 
+        :param samples: ``LongTensor[n, T]``, the samples the row's evaluation scored: TensorBoard shows the
+            first :data:`TEXT_SAMPLES` of them as text.
         :raises FloatingPointError: a metric is not finite (nothing is written).
         """
         bad = non_finite_names(row)
@@ -79,7 +89,7 @@ class RunRecords:
         self.rows.append(row)
         if self.out_dir is not None:
             self._write_csv()
-            self._tensorboard(row)
+            self._tensorboard(row, samples)
         return row
 
     def curve(self, phase: str, column: str = "nll_oracle") -> list[tuple[int, float]]:
@@ -122,7 +132,8 @@ class RunRecords:
     def write_plot(self) -> Path:
         """``nll_oracle.png``: Figure 2 from the rows so far."""
         assert self.out_dir is not None
-        return plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", method=self.config.method)
+        title = figure2_title([self.config.to_dict()])
+        return plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", title=title, method=self.config.method)
 
     def write_results(self, samples: torch.Tensor, model: REINFORCE, summary: dict[str, Any]) -> None:
         """The files of a finished run: ``samples.txt``, ``generator.zip`` and ``summary.json``.
@@ -150,7 +161,7 @@ class RunRecords:
             lines.append(",".join(_csv_cell(row.get(column)) for column in METRIC_COLUMNS))
         atomic_write_text(self.out_dir / "metrics.csv", "\n".join(lines) + "\n")
 
-    def _tensorboard(self, row: dict[str, Any]) -> None:
+    def _tensorboard(self, row: dict[str, Any], samples: torch.Tensor | None) -> None:
         assert self.out_dir is not None
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter  # imported only when writing results
@@ -159,12 +170,21 @@ class RunRecords:
             # again now. TensorBoard would show both; so its files start over from the rows, which the
             # checkpoint holds (purge_step cannot do it: the D pretraining steps restart at 1).
             folder = self.out_dir / "tensorboard"
-            for old in folder.glob("events.out.tfevents.*"):
+            old_files = list(folder.glob("events.out.tfevents.*"))
+            # The checkpoint holds no samples: the texts of the rows it holds are kept from the old files.
+            texts = _sample_texts(folder, {(r["phase"], r["step"]) for r in self.rows[:-1]}) if old_files else []
+            for old in old_files:
                 old.unlink(missing_ok=True)
             self._writer = SummaryWriter(str(folder))
             for earlier in self.rows[:-1]:
                 self._scalars(earlier)
+            for tag, text, step in texts:
+                self._writer.add_text(tag, text, step)
         self._scalars(row)
+        if samples is not None:
+            lines = [" ".join(map(str, sequence)) for sequence in samples[:TEXT_SAMPLES].tolist()]
+            # Markdown: a blank line keeps each sequence on a line of its own.
+            self._writer.add_text(f"samples/{row['phase']}", "\n\n".join(lines), row["step"])
 
     def _scalars(self, row: dict[str, Any]) -> None:
         # Pretraining rows start both curves, as in Figure 2.
@@ -194,6 +214,22 @@ def advance(bar: Any, phase: str, row: dict[str, Any]) -> None:
     bar.update(1)
 
 
+def _sample_texts(folder: Path, keep: set[tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """``(tag, text, step)`` of the sample texts in ``folder``'s event files whose ``(phase, step)`` is in ``keep``."""
+    from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={TENSORS: 0})  # 0: every event, none sampled away
+    events.Reload()
+    texts = []
+    for name in events.Tags()[TENSORS]:
+        parts = name.split("/")  # add_text("samples/<phase>") stores "samples/<phase>/text_summary"
+        if len(parts) == 3 and parts[0] == "samples":
+            for event in events.Tensors(name):
+                if (parts[1], event.step) in keep and event.tensor_proto.string_val:
+                    texts.append((f"samples/{parts[1]}", event.tensor_proto.string_val[0].decode(), event.step))
+    return texts
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -202,42 +238,32 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def plot_nll_oracle(
-    rows: list[dict[str, Any]], path: str | os.PathLike[str], title: str = "", method: str = "seqgan"
-) -> Path:
-    """Figure 2 of the paper from metrics rows: NLL-oracle over epochs, SeqGAN beside the MLE-only control.
+def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a run's ``metrics.csv``, typed as the trainer makes them (empty cells left out).
 
-    Pretraining is drawn once and continues into both curves; a dotted line marks its end.
-    Written atomically as PNG.
+    :raises ValueError: not a ``metrics.csv`` of a run (a missing column, an unknown phase, a bad number).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
-
-    def points(*phases: str) -> tuple[list[int], list[float]]:
-        chosen = [
-            (r["step"], r["nll_oracle"]) for r in rows if r["phase"] in phases and r.get("nll_oracle") is not None
-        ]
-        return [x for x, _ in chosen], [y for _, y in chosen]
-
-    pre_x, pre_y = points("mle")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.plot(pre_x, pre_y, color="0.35", label="MLE pretraining")
-    for phase, label, color in (
-        (METHOD_PHASES[method], _CURVE_LABELS[method], "tab:red"),
-        ("mle_continuation", "MLE continued", "tab:blue"),
-    ):
-        x, y = points(phase)
-        if x:
-            start = ([pre_x[-1]], [pre_y[-1]]) if pre_x else ([], [])
-            ax.plot(start[0] + x, start[1] + y, color=color, label=label)
-    if pre_x:
-        ax.axvline(pre_x[-1], color="0.6", linestyle=":", linewidth=1)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("NLL-oracle (nats per token)")
-    ax.set_title(title or "NLL-oracle on the synthetic benchmark")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return atomic_write_png(path, fig)
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("phase", "epoch", "step", "nll_oracle") if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not a run's metrics.csv: no column {', '.join(missing)}")
+        rows = []
+        for line, cells in enumerate(reader, start=2):
+            try:
+                if cells["phase"] not in PHASES:
+                    raise ValueError(f"unknown phase {cells['phase']!r}")
+                row: dict[str, Any] = {
+                    "phase": cells["phase"],
+                    "epoch": int(cells["epoch"]),
+                    "step": int(cells["step"]),
+                }
+                for name in METRIC_COLUMNS[3:]:
+                    if cells.get(name):
+                        row[name] = float(cells[name])
+                        if not math.isfinite(row[name]):
+                            raise ValueError(f"{name} is {cells[name]}")
+            except (TypeError, ValueError) as err:  # TypeError: a short line leaves None in its cells
+                raise ValueError(f"{str(path)!r}, line {line}: {err}") from None
+            rows.append(row)
+    return rows

@@ -73,6 +73,7 @@ class UnitSchedule:
     mle_generator: LSTMGenerator | None  # Figure 2's MLE-only control, from the end of pretraining on
     mle_generator_optimizer: torch.optim.Optimizer | None
     oracle_sha256: str | None  # the SHA-256 of ``config.oracle_file``; None for the seeded oracle
+    eval_samples: torch.Tensor | None  # what ``evaluate`` last scored, if it keeps them: TensorBoard shows a few
 
     def __init__(
         self, config: SeqGANConfig, out_dir: OutDir, device: Device, checkpoint_every_s: float, on_row: OnRow
@@ -94,6 +95,7 @@ class UnitSchedule:
         self._unit_started: float | None = None  # perf_counter() at the start of the unit under way
         self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
         self._claimed = False  # whether out_dir holds this trainer's run (new and written, or resumed)
+        self.eval_samples = None
 
     def _run_unit(self, phase: str, index: int) -> None:
         """Unit ``(phase, index)`` of the schedule: its work, then its metrics row (``_add_row``)."""
@@ -199,13 +201,15 @@ class UnitSchedule:
             self._add_row({"phase": phase, "epoch": epoch, **stats})
 
     def _record(self, phase: str, epoch: int, generator: LSTMGenerator, stats: dict[str, float]) -> None:
+        self.eval_samples = None  # set again by an ``evaluate`` that keeps its samples
         score, test = self.evaluate(generator)
-        self._add_row({"phase": phase, "epoch": epoch, "nll_oracle": score, "nll_test": test, **stats})
+        row = {"phase": phase, "epoch": epoch, "nll_oracle": score, "nll_test": test, **stats}
+        self._add_row(row, self.eval_samples)
 
-    def _add_row(self, row: dict[str, Any]) -> None:
+    def _add_row(self, row: dict[str, Any], samples: torch.Tensor | None = None) -> None:
         # A row is added at the end of its unit (after the evaluation): its time includes the unit.
         elapsed = self.elapsed_s + (0.0 if self._unit_started is None else time.perf_counter() - self._unit_started)
-        row = self.records.add(row, elapsed)
+        row = self.records.add(row, elapsed, samples)
         if self.on_row is not None:
             self.on_row(row)
 

@@ -43,8 +43,8 @@ from stable_baselines3.common.logger import Logger
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, file_sha256, load_checkpoint
 from agents.config import METHOD_PHASES, PHASES, PRESETS, SeqGANConfig
+from agents.figure2 import plot_nll_oracle
 from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer, real_subset, train_discriminator
-from agents.records import plot_nll_oracle
 from agents.reinforce import REINFORCE
 from agents.run_folder import RunFolderError
 from agents.schedule import UnitSchedule, resolve_device
@@ -226,9 +226,9 @@ class SeqGANTrainer(UnitSchedule):
         self.mle_generator_optimizer.load_state_dict(self.mle_optimizer.state_dict())
 
     def evaluate(self, generator: LSTMGenerator) -> tuple[float, float]:
-        """``(NLL-oracle, NLL-test)`` of ``generator``: the same sample stream at every evaluation."""
+        """``(NLL-oracle, NLL-test)`` of ``generator`` (same sample stream each time; kept in ``eval_samples``)."""
         stream = torch.Generator(device=generator.device).manual_seed(stream_seed(self.config.seed, EVAL_STREAM))
-        samples = generator.sample(self.config.n_eval, generator=stream)
+        samples = self.eval_samples = generator.sample(self.config.n_eval, generator=stream)
         return nll_oracle(self.oracle, samples), nll_test(generator, self.held_out)
 
     def discriminator_accuracy(self, epoch: int, n: int = 1000) -> dict[str, float]:

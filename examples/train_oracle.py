@@ -9,9 +9,13 @@ as many epochs: the control curve of Figure 2.
     python examples/train_oracle.py --preset fast --out results/fast
     python examples/train_oracle.py --resume results/fast # continue an interrupted run
 
-Writes to --out: config.json, metrics.csv (one row per epoch), tensorboard/, checkpoint.pt,
-nll_oracle.png (Figure 2), and at the end samples.txt (the final 10k samples), generator.zip
-(REINFORCE.load) and summary.json. A new run needs a new or empty --out; the folder is locked
+Sizes by flag, over the preset (and --config): --vocab-size, --seq-len, --n-samples (samples per
+evaluation and in samples.txt). With --oracle-file the vocabulary is the file's.
+
+Writes to --out: config.json, metrics.csv (one row per epoch), tensorboard/ (with a few samples of
+each evaluation as text), checkpoint.pt, nll_oracle.png (Figure 2), and at the end samples.txt (the
+final --n-samples samples: 2,000 for quick, 10,000 for fast and paper), generator.zip (REINFORCE.load)
+and summary.json. A new run needs a new or empty --out; the folder is locked
 (.lock) while a run writes there, so a second run into it, or --resume of it, is refused. Ctrl-C
 stops with the --resume command to continue (exit status 130).
 """
@@ -24,7 +28,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,6 +40,7 @@ from _cli import (  # examples/_cli.py (scripts run from their folder)
     existing_file,
     folder_contents,
     int_at_least,
+    int_in_range,
     output_dir,
     seed,
 )
@@ -51,9 +56,10 @@ from agents.seqgan import (
     load_checkpoint,
     resolve_device,
 )
+from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE
 from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.oracle import OracleLoadError
+from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 
 PROG = "train_oracle.py"
 
@@ -102,14 +108,23 @@ def _tuples(values: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # JSON has no tuples
 
 
-#: Options that override a preset's value, by SeqGANConfig field.
-OVERRIDES = {
-    "mle_epochs": "MLE pretraining epochs",
-    "d_pretrain_rounds": "discriminator pretraining rounds",
-    "adversarial_epochs": "adversarial epochs (one generator update each)",
-    "n_eval": "samples scored by NLL-oracle at each evaluation",
-    "eval_every": "epochs between evaluations",
+#: Options that override a preset's (and --config's) value, by SeqGANConfig field: (help, argparse type).
+OVERRIDES: dict[str, tuple[str, Callable[[str], int]]] = {
+    "vocab_size": ("vocabulary size V; with --oracle-file, the file's", int_in_range(2, MAX_VOCAB_SIZE)),
+    "seq_len": ("sequence length T", int_in_range(1, MAX_SEQ_LEN)),
+    "mle_epochs": ("MLE pretraining epochs", int_at_least(0)),
+    "d_pretrain_rounds": ("discriminator pretraining rounds", int_at_least(0)),
+    "adversarial_epochs": ("adversarial epochs (one generator update each)", int_at_least(0)),
+    "n_eval": ("samples per evaluation (also NLL-test's held-out set) and in samples.txt", int_at_least(1)),
+    "eval_every": ("epochs between evaluations", int_at_least(1)),
 }
+#: The options of the fields whose name is not the option's; the second name is an alias.
+OPTION_NAMES = {"n_eval": ("--n-samples", "--n-eval")}
+
+
+def option(field: str) -> str:
+    """The command-line option that sets SeqGANConfig ``field``."""
+    return OPTION_NAMES.get(field, (f"--{field.replace('_', '-')}",))[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,10 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="time between checkpoints (default 300; phase ends always checkpoint)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (evaluation lines only)")
-    for field, text in OVERRIDES.items():
-        minimum = 1 if field in ("n_eval", "eval_every") else 0
+    for field, (text, kind) in OVERRIDES.items():
+        names = OPTION_NAMES.get(field, (option(field),))
         parser.add_argument(
-            f"--{field.replace('_', '-')}", type=int_at_least(minimum), default=None, help=f"{text} (preset's)"
+            *names, dest=field, type=kind, default=None, metavar="N", help=f"{text} (default: the preset's)"
         )
     return parser
 
@@ -162,7 +177,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     run_options = ("preset", "config", "out", "oracle_file", "seed", *OVERRIDES)
     if args.resume is not None:
-        given = [f"--{name.replace('_', '-')}" for name in run_options if getattr(args, name) is not None]
+        given = [option(name) for name in run_options if getattr(args, name) is not None]
         if given:
             parser.error(f"--resume continues a run with its own configuration; drop {', '.join(given)}")
         try:
@@ -172,7 +187,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.preset = args.preset or "quick"
     if args.resume is None and args.out is None:
         args.out = Path("results") / args.preset
+    args.oracle_vocab_size = None
+    if args.oracle_file is not None:  # the oracle's vocabulary is the run's: read it from the file now
+        try:
+            args.oracle_vocab_size = OracleLSTM.from_paper_file(args.oracle_file).vocab_size
+        except OracleLoadError as err:
+            parser.error(f"--oracle-file: {err}")
+        name, vocab_size = ("--vocab-size", args.vocab_size)  # the flag, else --config's field
+        if vocab_size is None:
+            name, vocab_size = "--config", (args.config or {}).get("vocab_size")
+        if vocab_size is not None and vocab_size != args.oracle_vocab_size:
+            parser.error(
+                f"{name} sets vocab_size={vocab_size}, but --oracle-file's oracle has a vocabulary of "
+                f"{args.oracle_vocab_size}: drop {name}'s vocab_size, or choose another oracle file"
+            )
+    if args.resume is None:
+        try:  # e.g. --seq-len below --config's discriminator filter widths
+            make_config(args)
+        except (TypeError, ValueError) as err:
+            parser.error(f"{', '.join(changed_by(args)) or '--preset'}: {err}")
     return args
+
+
+def changed_by(args: argparse.Namespace) -> list[str]:
+    """The options that change the preset's configuration."""
+    changed = ["--config"] if args.config else []
+    return changed + [option(name) for name in ("seed", "oracle_file", *OVERRIDES) if getattr(args, name) is not None]
 
 
 def make_config(args: argparse.Namespace) -> SeqGANConfig:
@@ -182,6 +222,7 @@ def make_config(args: argparse.Namespace) -> SeqGANConfig:
         values["seed"] = args.seed
     if args.oracle_file is not None:
         values["oracle_file"] = str(Path(args.oracle_file).resolve())
+        values["vocab_size"] = args.oracle_vocab_size
     for field in OVERRIDES:
         if getattr(args, field) is not None:
             values[field] = getattr(args, field)
@@ -213,8 +254,7 @@ def describe_config(args: argparse.Namespace, config: SeqGANConfig) -> str:
     """Where the run's configuration comes from: the preset as it is, or what changed it."""
     if config == PRESETS[args.preset]:
         return f"preset {args.preset}: {PRESET_HELP[args.preset]}"
-    changed = ["--config"] if args.config else []
-    changed += [f"--{name.replace('_', '-')}" for name in ("seed", "oracle_file", *OVERRIDES) if getattr(args, name)]
+    changed = changed_by(args)
     return f"preset {args.preset}, changed by {', '.join(changed) or 'options'} (the schedule below is what runs)"
 
 

@@ -173,6 +173,43 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path: Path, stops: list[int
     assert (out / "metrics.csv").read_text().count("\n") == len(whole) + 1
 
 
+def _sample_texts(out: Path) -> dict[str, list[tuple[int, str]]]:
+    """TensorBoard's text summaries in ``out``: ``{tag: [(step, text)]}``, read back from the event files."""
+    from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={TENSORS: 0})
+    events.Reload()
+    return {
+        tag: [(e.step, e.tensor_proto.string_val[0].decode()) for e in events.Tensors(tag)]
+        for tag in events.Tags()[TENSORS]
+    }
+
+
+def test_tensorboard_shows_samples_of_each_evaluation(tmp_path: Path) -> None:
+    rows = SeqGANTrainer(dataclasses.replace(TINY, eval_every=2), tmp_path).run()
+    texts = _sample_texts(tmp_path)
+    for phase in ("mle", "mle_continuation", "adversarial"):
+        steps = [r["step"] for r in rows if r["phase"] == phase and "nll_oracle" in r]
+        assert [step for step, _ in texts[f"samples/{phase}/text_summary"]] == steps, phase
+    assert not any("d_pretrain" in tag for tag in texts)  # D rounds evaluate no generator
+    # The last evaluation scored the final G_θ on the stream samples.txt is drawn from: its first rows.
+    shown = [line for line in texts["samples/adversarial/text_summary"][-1][1].split("\n") if line]
+    assert shown == _samples(tmp_path)[:5]
+
+
+def test_resumed_tensorboard_keeps_the_samples_of_the_checkpointed_rows(tmp_path: Path) -> None:
+    SeqGANTrainer(TINY, tmp_path / "whole").run()
+    out = tmp_path / "run"
+    trainer = SeqGANTrainer(TINY, out, checkpoint_every_s=1e9)
+    trainer.run(max_units=4)
+    checkpoint = (out / CHECKPOINT_NAME).read_bytes()
+    trainer.run(max_units=1)  # its sample text is on disk; then a crash before the next checkpoint
+    (out / CHECKPOINT_NAME).write_bytes(checkpoint)
+    del trainer
+    SeqGANTrainer.resume(out).run()
+    assert _sample_texts(out) == _sample_texts(tmp_path / "whole")
+
+
 def test_checkpoint_is_weights_only_and_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = SeqGANTrainer(TINY, tmp_path)
     trainer.run(max_units=2)
