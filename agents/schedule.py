@@ -96,6 +96,9 @@ class UnitSchedule:
         self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
         self._claimed = False  # whether out_dir holds this trainer's run (new and written, or resumed)
         self.eval_samples = None
+        #: Set (e.g. by a Ctrl-C handler) to stop at the end of the unit under way: ``run`` then
+        #: checkpoints and raises ``KeyboardInterrupt`` there, never inside a library's call.
+        self.stop_requested = False
 
     def _run_unit(self, phase: str, index: int) -> None:
         """Unit ``(phase, index)`` of the schedule: its work, then its metrics row (``_add_row``)."""
@@ -143,6 +146,10 @@ class UnitSchedule:
             if self.units_done == 0 and not self.rows:
                 self._record("mle", 0, self.generator, {})  # the untrained generator: Figure 2's first point
             while self.units_done < stop:
+                if self.stop_requested:
+                    if self.out_dir is not None:
+                        self.save_checkpoint()
+                    raise KeyboardInterrupt
                 phase, index = self.units[self.units_done]
                 started = self._unit_started = time.perf_counter()
                 where = f"{phase} epoch {index + 1} (unit {self.units_done + 1} of {len(self.units)})"

@@ -26,9 +26,12 @@ import argparse
 import contextlib
 import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -372,10 +375,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         _interrupted(out, args)
 
 
+@contextlib.contextmanager
+def _stop_after_this_unit(trainer: SeqGANTrainer) -> Iterator[None]:
+    """The first Ctrl-C stops the run between two units, so that no library call is cut half-way (a
+    lock taken and never released would hang the exit); a second one stops it at once."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
+
+    def request_stop(signum: int, frame: Any) -> None:
+        trainer.stop_requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # os.write, not print: the handler may run in the middle of a print of the main program.
+        os.write(sys.stdout.fileno(), b"stopping after the unit under way (Ctrl-C again: at once)\n")
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _train(trainer: SeqGANTrainer, args: argparse.Namespace, out: Path, started: float) -> dict[str, Any]:
     log(describe_schedule(trainer.config))
     try:
-        trainer.run(progress=not args.no_progress)
+        with _stop_after_this_unit(trainer):
+            trainer.run(progress=not args.no_progress)
     except (RunFolderError, FolderInUseError) as err:  # not expected: the folder was checked and locked above
         bad_input(PROG, str(err))
     except OSError as err:  # e.g. no space left: written files are whole (written, then renamed)

@@ -22,7 +22,7 @@ import train_text
 from helpers import Exploit, tiny_config, torch_bytes
 
 from agents.checkpoint import DIGEST_KEY, state_digest
-from agents.seqgan import CHECKPOINT_NAME, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer
+from agents.seqgan import CHECKPOINT_NAME, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, load_checkpoint
 from seqgan_gym._io import FolderInUseError, folder_lock
 from seqgan_gym.oracle import OracleLSTM
 
@@ -465,3 +465,25 @@ def test_tensorboard_shows_each_epoch_once_after_a_resume(tmp_path: Path) -> Non
     SeqGANTrainer.resume(out).run()
     steps = _scalars(out)
     assert steps == _scalars(whole) and all(len(s) == len(set(s)) for s in steps.values()), steps
+
+
+def test_a_stop_request_ends_the_run_between_units_and_it_resumes_exactly(tmp_path: Path) -> None:
+    """What Ctrl-C does in train_oracle.py: the unit under way finishes, a checkpoint is written, then
+    KeyboardInterrupt; the run resumed from there ends as an uninterrupted one."""
+    rows_seen: list[dict] = []
+    trainer = SeqGANTrainer(SMALL, tmp_path / "run")
+    trainer.on_row = lambda row: (rows_seen.append(row), setattr(trainer, "stop_requested", len(rows_seen) == 3))
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    stopped_at = trainer.units_done
+    assert 0 < stopped_at < len(trainer.units)
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["units_done"] == stopped_at
+    resumed = SeqGANTrainer.resume(tmp_path / "run")
+    resumed.run()
+    uninterrupted = SeqGANTrainer(SMALL, tmp_path / "whole")
+    uninterrupted.run()
+
+    def numbers(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
+
+    assert numbers(resumed.rows) == numbers(uninterrupted.rows)
