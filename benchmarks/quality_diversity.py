@@ -31,7 +31,7 @@ import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
 from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
-from agents.config import SeqGANConfig
+from agents.config import MAX_SEED, SeqGANConfig
 from agents.seqgan import SeqGANTrainer
 from seqgan_gym._io import atomic_write_png
 from seqgan_gym.generator import LSTMGenerator
@@ -225,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> list[RunFrontiers]:
         parser.error(f"--temperatures: {err}")
     if args.n_samples < 1:
         parser.error(f"--n-samples must be an integer >= 1, got {args.n_samples}")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be an integer in [0, {MAX_SEED}], got {args.seed}")
     runs = []
     for path in args.runs:
         start = time.perf_counter()

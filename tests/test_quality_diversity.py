@@ -73,6 +73,8 @@ def test_bad_arguments_are_clear_errors(
         ([str(tmp_path), "--out", str(tmp_path / "r.md")], "no config.json"),
         ([str(out), "--temperatures", "0", "--out", str(tmp_path / "r.md")], "temperature"),
         ([str(out), "--n-samples", "0", "--out", str(tmp_path / "r.md")], "--n-samples"),
+        ([str(out), "--seed", "-1", "--out", str(tmp_path / "r.md")], "--seed"),
+        ([str(out), "--seed", str(2**64), "--out", str(tmp_path / "r.md")], "--seed"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             quality_diversity.main(argv)
