@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from agents.config import PHASES, SeqGANConfig
+from agents.config import LATER_FIELDS, PHASES, SeqGANConfig
 from agents.records import METRIC_COLUMNS, RUN_FILES
 from seqgan_gym._checks import non_finite_names
 from seqgan_gym._io import atomic_write, folder_lock, remove_stale_temporaries
@@ -130,8 +130,8 @@ def load_trainer_state(trainer: UnitSchedule, state: dict[str, Any]) -> None:
 
     :raises CheckpointError: the checkpoint belongs to another configuration or oracle file.
     """
-    if state["config"] != trainer.config.to_dict():
-        theirs, ours = state["config"], trainer.config.to_dict()
+    theirs, ours = {**LATER_FIELDS, **state["config"]}, trainer.config.to_dict()
+    if theirs != ours:
         differ = [
             f"{k}={theirs.get(k)!r} (here {ours.get(k)!r})"
             for k in sorted(set(theirs) | set(ours), key=str)

@@ -19,6 +19,9 @@ from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial", "pg_bleu", "scheduled_sampling")
 #: The largest seed: numpy's generators take seeds below 2**32.
 MAX_SEED = 2**32 - 1
+#: Fields added to :class:`SeqGANConfig` after checkpoints of format 1 were first written, with the value a
+#: config without them meant: such a checkpoint resumes as the run it was.
+LATER_FIELDS: dict[str, Any] = {"corpus": None, "test_corpus": None, "tokenizer": "word"}
 #: What trains G_θ after pretraining, and the phase of its units.
 METHOD_PHASES: dict[str, str] = {
     "seqgan": "adversarial",
@@ -33,7 +36,11 @@ class SeqGANConfig:
 
     Benchmark: ``vocab_size``, ``seq_len``, ``emb_dim`` and ``hidden_dim`` (oracle and generator
     share the shape), ``oracle_seed`` or ``oracle_file`` (the paper's published oracle), ``n_real``
-    real sequences, the discriminator's ``discriminator_emb_dim`` / ``discriminator_filter_sizes``
+    real sequences; or, in place of the oracle, a text ``corpus`` (``"coco"``, ``"poems"`` or a
+    training file, with its ``test_corpus``) split by ``tokenizer`` (``"word"``, ``"char"`` or the
+    path of a HuggingFace ``tokenizer.json``), whose V, T and number of training sentences must be
+    ``vocab_size``, ``seq_len`` and ``n_real`` (:func:`agents.text_runs.text_config` fills them in);
+    the discriminator's ``discriminator_emb_dim`` / ``discriminator_filter_sizes``
     / ``discriminator_num_filters`` (``None``: the paper's) and ``discriminator_precision``
     (``Discriminator(precision=...)``: ``"auto"`` runs its matmuls in bfloat16 where the hardware
     has native bfloat16, ``"float32"`` everywhere).
@@ -58,7 +65,9 @@ class SeqGANConfig:
     (``None``: the size of the real set; a smaller number also subsamples the real set).
 
     Evaluation: NLL-oracle of ``n_eval`` samples (10,000) and NLL-test on ``n_eval`` held-out
-    oracle samples, every ``eval_every`` epochs. ``seed``: the run's seed (0 to :data:`MAX_SEED`, as ``oracle_seed``).
+    oracle samples, every ``eval_every`` epochs; on a corpus, NLL-test on (at most ``n_eval``)
+    test sentences that fit in T and the vocabulary (there is no oracle to score samples).
+    ``seed``: the run's seed (0 to :data:`MAX_SEED`, as ``oracle_seed``).
     """
 
     vocab_size: int = 5000
@@ -67,6 +76,9 @@ class SeqGANConfig:
     hidden_dim: int = 32
     oracle_seed: int = DEFAULT_ORACLE_SEED
     oracle_file: str | None = None
+    corpus: str | None = None
+    test_corpus: str | None = None
+    tokenizer: str = "word"
     n_real: int = 10_000
     discriminator_emb_dim: int = 64
     discriminator_filter_sizes: tuple[int, ...] | None = None
@@ -138,6 +150,7 @@ class SeqGANConfig:
         check_float("rollout_update_rate", self.rollout_update_rate, 0, 1, high_open=True)
         if self.oracle_file is not None and not isinstance(self.oracle_file, str):
             raise TypeError(f"oracle_file must be a path (str) or None, got {type(self.oracle_file).__name__}")
+        self._check_corpus()
         if self.discriminator_precision not in D_PRECISIONS:
             raise ValueError(
                 f"discriminator_precision must be one of {list(D_PRECISIONS)}, got {self.discriminator_precision!r}"
@@ -149,6 +162,28 @@ class SeqGANConfig:
             sizes, counts = check_filters(sizes, counts, self.seq_len, prefix="discriminator_")
             object.__setattr__(self, "discriminator_filter_sizes", sizes)
             object.__setattr__(self, "discriminator_num_filters", counts)
+
+    def _check_corpus(self) -> None:
+        for name in ("corpus", "test_corpus"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a corpus name or path (str) or None, got {getattr(self, name)!r}")
+        if not isinstance(self.tokenizer, str):
+            raise TypeError(f"tokenizer must be 'word', 'char' or the path of a tokenizer.json, got {self.tokenizer!r}")
+        if self.corpus is None:
+            if self.test_corpus is not None or self.tokenizer != "word":
+                raise ValueError("test_corpus and tokenizer apply to a text run: set corpus too")
+        elif self.oracle_file is not None:
+            raise ValueError("corpus and oracle_file exclude each other: a run is on a text corpus or on an oracle")
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the run is on a text corpus (``corpus``), not on an oracle."""
+        return self.corpus is not None
+
+    @property
+    def metric(self) -> str:
+        """The curve of Figure 2: ``"nll_oracle"``, or ``"nll_test"`` on a corpus (which has no oracle)."""
+        return "nll_test" if self.is_text else "nll_oracle"
 
     @property
     def continuation_epochs(self) -> int:

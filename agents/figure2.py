@@ -33,6 +33,8 @@ _EPOCH_MEANING = {
     "pg_bleu": "one generator update",
     "scheduled_sampling": "one pass over the real set",
 }
+#: The curves Figure 2 can draw, and their axis names.
+METRIC_NAMES = {"nll_oracle": "NLL-oracle", "nll_test": "NLL-test"}
 #: The bands :func:`plot_figure2` draws around the mean of several runs.
 BANDS = {"minmax": "min–max", "sd": "±1 sd"}
 
@@ -43,22 +45,31 @@ def figure2_title(configs: Sequence[Mapping[str, Any]]) -> str:
         {
             f"oracle {Path(c['oracle_file']).name}" if c.get("oracle_file") else f"seeded oracle {c.get('oracle_seed')}"
             for c in configs
+            if not c.get("corpus")
         }
     )
     seeds = sorted({c["seed"] for c in configs if "seed" in c})
     seed_text = f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}" if seeds else ""
+    corpora = sorted({Path(c["corpus"]).name for c in configs if c.get("corpus")})
+    if corpora:  # text runs: no oracle, NLL-test on the corpus' test sentences
+        return f"NLL-test on {', '.join(corpora)}" + (f" ({seed_text})" if seed_text else "")
     details = "; ".join([*oracles, *([seed_text] if seed_text else [])])
     return "NLL-oracle on the synthetic benchmark" + (f" ({details})" if details else "")
 
 
 def plot_nll_oracle(
-    rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], title: str = "", method: str | None = None
+    rows: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    title: str = "",
+    method: str | None = None,
+    metric: str = "nll_oracle",
 ) -> Path:
     """Figure 2 of the paper from one run's metrics rows (:func:`plot_figure2` of that run alone).
 
     :param method: whose curve to draw after pretraining (``None``: the method the rows hold).
+    :param metric: the column drawn, ``"nll_oracle"`` or (a text run) ``"nll_test"``.
     """
-    return plot_figure2([rows], path, title=title, method=method)
+    return plot_figure2([rows], path, title=title, method=method, metric=metric)
 
 
 def plot_figure2(
@@ -67,6 +78,7 @@ def plot_figure2(
     title: str = "",
     method: str | None = None,
     band: str = "minmax",
+    metric: str = "nll_oracle",
 ) -> Path:
     """Figure 2 from the metrics rows of one or more runs, written atomically as PNG.
 
@@ -78,9 +90,12 @@ def plot_figure2(
 
     :param runs: each run's rows (``phase``, ``epoch``, ``step``, ``nll_oracle`` where evaluated).
     :param method: whose curve to draw after pretraining (``None``: every method the runs hold).
+    :param metric: the column drawn: ``"nll_oracle"`` or ``"nll_test"`` (text runs have no oracle).
     """
     if band not in BANDS:
         raise ValueError(f"band must be one of {list(BANDS)}, got {band!r}")
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"metric must be one of {list(METRIC_NAMES)}, got {metric!r}")
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed
@@ -94,12 +109,14 @@ def plot_figure2(
     several = len(runs) > 1
 
     fig, (whole, zoom) = plt.subplots(1, 2, figsize=(12, 4.8), dpi=120)
-    _draw(whole, [_points(rows, ("mle",), "step") for rows in runs], "0.35", "MLE pretraining", band)
+    _draw(whole, [_points(rows, ("mle",), "step", metric) for rows in runs], "0.35", "MLE pretraining", band)
     low, high = math.inf, -math.inf
     for phase in after:
         label, _, color = _CURVES[phase]
-        _draw(whole, [_points(rows, (phase,), "step", start=True) for rows in runs], color, None, band)
-        y_low, y_high = _draw(zoom, [_points(rows, (phase,), "epoch", start=True) for rows in runs], color, label, band)
+        _draw(whole, [_points(rows, (phase,), "step", metric, start=True) for rows in runs], color, None, band)
+        y_low, y_high = _draw(
+            zoom, [_points(rows, (phase,), "epoch", metric, start=True) for rows in runs], color, label, band
+        )
         if math.isfinite(y_low):  # the curve's last value, beside its end
             x, y = zoom.get_lines()[-1].get_xdata()[-1], zoom.get_lines()[-1].get_ydata()[-1]
             zoom.annotate(
@@ -122,11 +139,13 @@ def plot_figure2(
     if math.isfinite(low):
         pad = max(0.08 * (high - low), 0.005)
         zoom.set_ylim(low - pad, high + pad)
-        right = max(x for rows in runs for x, _ in _points(rows, tuple(after), "step", start=True))
+        right = max(x for rows in runs for x, _ in _points(rows, tuple(after), "step", metric, start=True))
         corner, width, height = (ends[0], low - pad), right - ends[0], high - low + 2 * pad
         label = "the right panel's window"
         whole.add_patch(Rectangle(corner, width, height, fill=False, linestyle="--", color="0.55", label=label))
-        starts = [p[1] for rows in runs if (p := _pretrained(rows)) and _points(rows, tuple(after), "epoch")]
+        starts = [
+            p[1] for rows in runs if (p := _pretrained(rows, metric)) and _points(rows, tuple(after), "epoch", metric)
+        ]
         zoom.plot([0], [float(np.mean(starts))], "o", color="0.2", markersize=4, label="pretrained G_θ (epoch 0)")
     else:
         message = "no evaluated epoch after pretraining yet"
@@ -137,7 +156,7 @@ def plot_figure2(
         f"epoch (MLE pretraining: {_EPOCH_MEANING['mle']} each)"
         + ("\nafter it, epochs as on the right" if after else "")
     )
-    whole.set_ylabel("NLL-oracle (nats per token)")
+    whole.set_ylabel(f"{METRIC_NAMES[metric]} (nats per token)")
     zoom.set_title("after pretraining, zoomed")
     meanings = [f"{_CURVES[p][1]}: {_EPOCH_MEANING[p]}" for p in after]
     zoom.set_xlabel("epoch after pretraining\n" + ("; " if len(meanings) <= 2 else "\n").join(meanings))
@@ -146,7 +165,7 @@ def plot_figure2(
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=9)
     runs_text = f"lines: mean of {len(runs)} runs; shaded: {BANDS[band]} across them" if several else ""
-    fig.suptitle((title or "NLL-oracle on the synthetic benchmark") + (f"\n{runs_text}" if runs_text else ""))
+    fig.suptitle((title or f"{METRIC_NAMES[metric]} of the run") + (f"\n{runs_text}" if runs_text else ""))
     fig.tight_layout()
     return atomic_write_png(path, fig)
 
@@ -157,18 +176,18 @@ def _end_of_pretraining(rows: Sequence[Mapping[str, Any]]) -> int | None:
     return mle[-1] if mle and any(r["phase"] != "mle" for r in rows) else None
 
 
-def _pretrained(rows: Sequence[Mapping[str, Any]]) -> tuple[int, float] | None:
-    """``(step, NLL-oracle)`` of the last evaluated MLE pretraining epoch, if any."""
-    mle = [(r["step"], r["nll_oracle"]) for r in rows if r["phase"] == "mle" and r.get("nll_oracle") is not None]
+def _pretrained(rows: Sequence[Mapping[str, Any]], metric: str) -> tuple[int, float] | None:
+    """``(step, metric)`` of the last evaluated MLE pretraining epoch, if any."""
+    mle = [(r["step"], r[metric]) for r in rows if r["phase"] == "mle" and r.get(metric) is not None]
     return mle[-1] if mle else None
 
 
 def _points(
-    rows: Sequence[Mapping[str, Any]], phases: tuple[str, ...], x: str, start: bool = False
+    rows: Sequence[Mapping[str, Any]], phases: tuple[str, ...], x: str, metric: str, start: bool = False
 ) -> list[tuple[float, float]]:
-    """``(x, NLL-oracle)`` of the evaluated rows of ``phases``; ``start``: from the pretrained value at epoch 0."""
-    points = [(r[x], r["nll_oracle"]) for r in rows if r["phase"] in phases and r.get("nll_oracle") is not None]
-    pretrained = _pretrained(rows)
+    """``(x, metric)`` of the evaluated rows of ``phases``; ``start``: from the pretrained value at epoch 0."""
+    points = [(r[x], r[metric]) for r in rows if r["phase"] in phases and r.get(metric) is not None]
+    pretrained = _pretrained(rows, metric)
     if start and points and pretrained is not None:  # every curve after pretraining starts from its last value
         points.insert(0, (pretrained[0] if x == "step" else 0, pretrained[1]))
     return points

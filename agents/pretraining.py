@@ -240,3 +240,11 @@ def pretrain_discriminator(
         if on_round_end is not None:
             on_round_end(r, losses[-1])
     return losses
+
+
+def discriminator_accuracy(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    """D's accuracy at threshold 0.5: ``d_acc_real`` on ``real`` ``[n, T]``, ``d_acc_fake`` on ``fake`` ``[m, T]``."""
+    return {
+        "d_acc_real": (discriminator.prob_real(real) > 0.5).float().mean().item(),
+        "d_acc_fake": (discriminator.prob_real(fake) <= 0.5).float().mean().item(),
+    }

@@ -5,7 +5,9 @@ In a run's ``out_dir``: ``config.json``; ``metrics.csv``, one row per epoch (col
 the losses and, at each evaluation, the first :data:`TEXT_SAMPLES` samples as text (tag
 ``samples/<phase>``); ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
 done, ``samples.txt`` (the final samples, one sequence of token ids per line), ``generator.zip``
-(``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
+(``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`). A text run also keeps
+``vocabulary.json`` (:mod:`agents.text_runs`) and ``samples_text.txt`` (the final samples decoded);
+its TensorBoard samples are decoded text, and its curves are NLL-test (there is no oracle).
 
 TensorBoard's event files are rewritten from the rows whenever a process starts writing them, so a
 resumed run shows each epoch once (the units a crash cut short run again, and their points with them).
@@ -27,8 +29,10 @@ import torch
 from agents.config import PHASES, SeqGANConfig
 from agents.figure2 import figure2_title, plot_nll_oracle
 from agents.reinforce import REINFORCE
+from agents.text_runs import write_vocabulary
 from seqgan_gym._checks import non_finite_names
 from seqgan_gym._io import atomic_write_json, atomic_write_text
+from seqgan_gym.text import TextCorpus
 
 #: The columns of ``metrics.csv``; a row leaves empty those it does not have.
 METRIC_COLUMNS: tuple[str, ...] = (
@@ -54,6 +58,8 @@ RUN_FILES: tuple[str, ...] = (
     "samples.txt",
     "generator.zip",
     "summary.json",
+    "vocabulary.json",
+    "samples_text.txt",
 )
 #: How many of an evaluation's samples TensorBoard shows as text.
 TEXT_SAMPLES = 5
@@ -71,6 +77,8 @@ class RunRecords:
         self.out_dir = out_dir
         #: One dict per row: ``phase``, ``epoch``, ``step``, the metrics of the epoch and ``elapsed_s``.
         self.rows: list[dict[str, Any]] = []
+        #: A text run's corpus: its vocabulary decodes samples (``None`` on an oracle).
+        self.corpus: TextCorpus | None = None
         self._writer: Any = None
 
     def add(self, row: dict[str, Any], elapsed_s: float, samples: torch.Tensor | None = None) -> dict[str, Any]:
@@ -103,17 +111,19 @@ class RunRecords:
         ``nll_oracle_pg_bleu`` and ``pg_bleu_minus_mle`` for PG-BLEU, and so on.
         """
 
+        metric = self.config.metric  # a text run has no oracle: its keys are nll_test_...
+
         def last(phase: str) -> float | None:
-            points = self.curve(phase)
+            points = self.curve(phase, metric)
             return points[-1][1] if points else None
 
         method = self.config.method
         final, mle = last(self.config.method_phase), last("mle_continuation")
         return {
             "method": method,
-            "nll_oracle_pretrained": last("mle"),
-            f"nll_oracle_{method}": final,
-            "nll_oracle_mle_continuation": mle,
+            f"{metric}_pretrained": last("mle"),
+            f"{metric}_{method}": final,
+            f"{metric}_mle_continuation": mle,
             f"{method}_minus_mle": None if final is None or mle is None else final - mle,
             "units_done": units_done,
             "units": units,
@@ -125,15 +135,24 @@ class RunRecords:
         }
 
     def write_config(self) -> None:
-        """``config.json``: the run's ``SeqGANConfig.to_dict()``."""
+        """``config.json``: the run's ``SeqGANConfig.to_dict()``; a text run's ``vocabulary.json`` too."""
         assert self.out_dir is not None
         atomic_write_json(self.out_dir / "config.json", self.config.to_dict())
+        if self.corpus is not None:
+            write_vocabulary(self.out_dir, self.corpus)
 
     def write_plot(self) -> Path:
-        """``nll_oracle.png``: Figure 2 from the rows so far."""
+        """``nll_oracle.png``: Figure 2 from the rows so far (NLL-test for a text run)."""
         assert self.out_dir is not None
         title = figure2_title([self.config.to_dict()])
-        return plot_nll_oracle(self.rows, self.out_dir / "nll_oracle.png", title=title, method=self.config.method)
+        path = self.out_dir / "nll_oracle.png"
+        return plot_nll_oracle(self.rows, path, title=title, method=self.config.method, metric=self.config.metric)
+
+    def lines(self, samples: torch.Tensor) -> list[str]:
+        """Samples ``[n, T]`` as lines: a text run's decoded, an oracle run's as token ids."""
+        if self.corpus is not None:
+            return self.corpus.decode(samples)
+        return [" ".join(map(str, sequence)) for sequence in samples.tolist()]
 
     def write_results(self, samples: torch.Tensor, model: REINFORCE, summary: dict[str, Any]) -> None:
         """The files of a finished run: ``samples.txt``, ``generator.zip`` and ``summary.json``.
@@ -146,6 +165,8 @@ class RunRecords:
         atomic_write_text(
             self.out_dir / "samples.txt", "\n".join(" ".join(map(str, r)) for r in samples.tolist()) + "\n"
         )
+        if self.corpus is not None:
+            atomic_write_text(self.out_dir / "samples_text.txt", "\n".join(self.lines(samples)) + "\n")
         model.save(self.out_dir / "generator.zip")
         atomic_write_json(self.out_dir / "summary.json", summary)
 
@@ -182,7 +203,7 @@ class RunRecords:
                 self._writer.add_text(tag, text, step)
         self._scalars(row)
         if samples is not None:
-            lines = [" ".join(map(str, sequence)) for sequence in samples[:TEXT_SAMPLES].tolist()]
+            lines = self.lines(samples[:TEXT_SAMPLES])
             # Markdown: a blank line keeps each sequence on a line of its own.
             self._writer.add_text(f"samples/{row['phase']}", "\n\n".join(lines), row["step"])
 
@@ -209,8 +230,10 @@ def progress_bar(units: int, units_done: int) -> Any:
 def advance(bar: Any, phase: str, row: dict[str, Any]) -> None:
     """One unit of ``phase`` done on ``bar``, showing the NLL-oracle of its last ``row`` if it has one."""
     bar.set_description(phase)
-    if "nll_oracle" in row:
-        bar.set_postfix(nll_oracle=f"{row['nll_oracle']:.4f}", refresh=False)
+    for metric in ("nll_oracle", "nll_test"):  # a text run has no oracle
+        if metric in row:
+            bar.set_postfix({metric: f"{row[metric]:.4f}"}, refresh=False)
+            break
     bar.update(1)
 
 

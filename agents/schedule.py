@@ -104,8 +104,8 @@ class UnitSchedule:
         """Unit ``(phase, index)`` of the schedule: its work, then its metrics row (``_add_row``)."""
         raise NotImplementedError
 
-    def evaluate(self, generator: LSTMGenerator) -> tuple[float, float]:
-        """``(NLL-oracle, NLL-test)`` of ``generator``."""
+    def evaluate(self, generator: LSTMGenerator) -> dict[str, float]:
+        """The metrics of ``generator``: ``nll_oracle`` (on an oracle) and ``nll_test``."""
         raise NotImplementedError
 
     def _end_of_pretraining(self) -> None:
@@ -209,8 +209,7 @@ class UnitSchedule:
 
     def _record(self, phase: str, epoch: int, generator: LSTMGenerator, stats: dict[str, float]) -> None:
         self.eval_samples = None  # set again by an ``evaluate`` that keeps its samples
-        score, test = self.evaluate(generator)
-        row = {"phase": phase, "epoch": epoch, "nll_oracle": score, "nll_test": test, **stats}
+        row = {"phase": phase, "epoch": epoch, **self.evaluate(generator), **stats}
         self._add_row(row, self.eval_samples)
 
     def _add_row(self, row: dict[str, Any], samples: torch.Tensor | None = None) -> None:

@@ -1,4 +1,4 @@
-"""SeqGAN end to end on the oracle benchmark: the paper's Algorithm 1 as a resumable schedule.
+"""SeqGAN end to end, on the oracle benchmark or a text corpus: the paper's Algorithm 1 as a resumable schedule.
 
 Algorithm 1 of the paper, and where each line lives in :class:`SeqGANTrainer`:
 
@@ -27,7 +27,8 @@ and :class:`~agents.schedule.UnitSchedule` runs them in order. Every unit starts
 random stream from ``(seed, unit index)`` (:mod:`agents.streams`), so the state between two units
 is all a checkpoint needs (:mod:`agents.checkpoint`): a run resumed from any checkpoint produces
 the same numbers and samples as an uninterrupted one, bit for bit on the CPU. The metrics rows and
-the files they go to are :mod:`agents.records`.
+the files they go to are :mod:`agents.records`. A config with a ``corpus`` runs the same units on
+real text (:mod:`agents.run_benchmark` holds what differs, :mod:`agents.text_runs` the rest).
 """
 
 from __future__ import annotations
@@ -44,20 +45,26 @@ from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, file_sha256, load_checkpoint
 from agents.config import METHOD_PHASES, PHASES, PRESETS, SeqGANConfig
 from agents.figure2 import plot_nll_oracle
-from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer, real_subset, train_discriminator
+from agents.pretraining import (
+    discriminator_accuracy,
+    discriminator_optimizer,
+    mle_epoch,
+    mle_optimizer,
+    real_subset,
+    train_discriminator,
+)
 from agents.reinforce import REINFORCE
+from agents.run_benchmark import RunBenchmark
 from agents.run_folder import RunFolderError
 from agents.schedule import UnitSchedule, resolve_device
 from agents.scheduled_sampling import scheduled_sampling_epoch
-from agents.streams import D_ACCURACY_STREAM, EVAL_STREAM, HELD_OUT_SEED, INIT_STREAM, stream_seed, unit_seed
+from agents.streams import D_ACCURACY_STREAM, EVAL_STREAM, INIT_STREAM, stream_seed, unit_seed
+from agents.text_runs import check_vocabulary
 from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.bleu_reward import BLEUReward
-from seqgan_gym.envs.oracle_benchmark import sample_real_data
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
-from seqgan_gym.sb3 import make_sb3_vec_env
 
 # The trainer, and the names of the modules above that callers import from here.
 __all__ = ["CHECKPOINT_NAME", "METHOD_PHASES", "PHASES", "PRESETS", "CheckpointError", "RunFolderError", "SeqGANConfig"]
@@ -101,14 +108,11 @@ class SeqGANTrainer(UnitSchedule):
         keep_freed_memory()
         super().__init__(config, out_dir, device, checkpoint_every_s, on_row)
 
-        # Line 1: the benchmark (oracle, real set S, D_φ) and the generator G_θ, all from fixed seeds.
-        oracle = (
-            OracleLSTM.from_paper_file(config.oracle_file, seq_len=config.seq_len)
-            if config.oracle_file is not None
-            else OracleLSTM.seeded(
-                config.oracle_seed, config.vocab_size, config.seq_len, config.emb_dim, config.hidden_dim
-            )
-        )
+        # Line 1: the benchmark (oracle or corpus, real set S, D_φ) and G_θ, all from fixed seeds.
+        benchmark = RunBenchmark.load(config)
+        self.corpus = self.records.corpus = benchmark.corpus
+        if self.corpus is not None and self.out_dir is not None:
+            check_vocabulary(self.out_dir, self.corpus)  # a resumed run: the corpus it was trained on
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(stream_seed(config.seed, INIT_STREAM))
             discriminator = Discriminator(
@@ -122,23 +126,8 @@ class SeqGANTrainer(UnitSchedule):
             self.rollout_policy = LSTMGenerator(config.vocab_size, config.seq_len, config.emb_dim, config.hidden_dim)
             # PG-BLEU scores with BLEU where D would; D is still built above, so every method draws
             # the same initial parameters from the same stream.
-            scorer: Discriminator | BLEUReward = (
-                BLEUReward(sample_real_data(oracle, config.n_real), config.vocab_size, config.bleu_max_n)
-                if config.method == "pg_bleu"
-                else discriminator
-            )
-            self.env = make_sb3_vec_env(
-                "SeqGAN-Oracle-v0",
-                n_envs=config.batch_size,
-                n_rollouts=config.n_rollouts,
-                rollout_policy=self.rollout_policy.to(self.device),
-                vocab_size=config.vocab_size,
-                seq_len=config.seq_len,
-                oracle=oracle,
-                discriminator=scorer,
-                n_real=config.n_real,
-                device=self.device,
-            )
+            scorer = benchmark.scorer(config, discriminator)
+            self.env = benchmark.make_env(config, scorer, self.rollout_policy.to(self.device), self.device)
             self.model = REINFORCE(
                 "LSTMGeneratorPolicy",
                 self.env,
@@ -149,7 +138,7 @@ class SeqGANTrainer(UnitSchedule):
                 device=self.device,
             )
         self.model.set_logger(Logger(folder=None, output_formats=[]))  # metrics go to metrics.csv / TensorBoard
-        self.oracle: OracleLSTM = self.env.get_attr("oracle")[0]
+        self.oracle: OracleLSTM | None = None if benchmark.oracle is None else self.env.get_attr("oracle")[0]
         self.discriminator: Discriminator = discriminator.to(self.device)  # trained by SeqGAN only
         self.real_data: torch.Tensor = self.env.get_attr("real_data")[0].to(self.device)
         self.generator: LSTMGenerator = self.model.policy.generator
@@ -169,8 +158,7 @@ class SeqGANTrainer(UnitSchedule):
                 optimizer=self.discriminator_optimizer,
             )
             self.callbacks.insert(0, self.d_callback)  # the paper's order: d-steps, then β sync
-        generator = torch.Generator(device=self.oracle.device).manual_seed(HELD_OUT_SEED)
-        self.held_out = self.oracle.sample(config.n_eval, generator=generator)
+        self.held_out = benchmark.held_out(config, self.device)  # NLL-test's real sequences
         if config.mle_epochs == 0:
             self._end_of_pretraining()
 
@@ -225,11 +213,15 @@ class SeqGANTrainer(UnitSchedule):
         self.mle_generator_optimizer = mle_optimizer(self.mle_generator, self.config.generator_lr)
         self.mle_generator_optimizer.load_state_dict(self.mle_optimizer.state_dict())
 
-    def evaluate(self, generator: LSTMGenerator) -> tuple[float, float]:
-        """``(NLL-oracle, NLL-test)`` of ``generator`` (same sample stream each time; kept in ``eval_samples``)."""
+    def evaluate(self, generator: LSTMGenerator) -> dict[str, float]:
+        """``nll_oracle`` (none on a corpus) and ``nll_test`` of ``generator``.
+
+        The samples come from the same stream each time, and are kept in ``eval_samples``.
+        """
         stream = torch.Generator(device=generator.device).manual_seed(stream_seed(self.config.seed, EVAL_STREAM))
         samples = self.eval_samples = generator.sample(self.config.n_eval, generator=stream)
-        return nll_oracle(self.oracle, samples), nll_test(generator, self.held_out)
+        scores = {"nll_oracle": nll_oracle(self.oracle, samples)} if self.oracle is not None else {}
+        return {**scores, "nll_test": nll_test(generator, self.held_out)}
 
     def discriminator_accuracy(self, epoch: int, n: int = 1000) -> dict[str, float]:
         """D's accuracy on ``n`` held-out real sequences and ``n`` fresh samples of G_θ (threshold 0.5).
@@ -241,10 +233,4 @@ class SeqGANTrainer(UnitSchedule):
         n = min(n, len(self.held_out))
         stream = torch.Generator(device=self.generator.device)
         stream.manual_seed(stream_seed(self.config.seed, D_ACCURACY_STREAM, epoch))
-        fake = self.generator.sample(n, generator=stream)
-        real_prob = self.discriminator.prob_real(self.held_out[:n])
-        fake_prob = self.discriminator.prob_real(fake)
-        return {
-            "d_acc_real": (real_prob > 0.5).float().mean().item(),
-            "d_acc_fake": (fake_prob <= 0.5).float().mean().item(),
-        }
+        return discriminator_accuracy(self.discriminator, self.held_out[:n], self.generator.sample(n, generator=stream))

@@ -1,15 +1,21 @@
-"""Option parsing shared by the example scripts."""
+"""Option parsing, the run folder's claim, Ctrl-C and the printed rows, shared by the example scripts."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from agents.checkpoint import CHECKPOINT_NAME
 from agents.config import MAX_SEED
-from seqgan_gym._io import LOCK_NAME
+from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
+from seqgan_gym.sampling import check_temperature
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -106,5 +112,81 @@ def int_in_range(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def temperature(text: str) -> float:
+    """An argparse ``type`` for a sampling temperature τ > 0."""
+    try:
+        return check_temperature(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+
+
 #: An argparse ``type`` for a seed: numpy takes seeds below 2**32 (``SeqGANConfig`` checks the same).
 seed = int_in_range(0, MAX_SEED)
+
+
+def log(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(message)  # keeps the progress bar below the lines
+    sys.stdout.flush()
+
+
+def print_row(row: dict[str, Any]) -> None:
+    metric = "nll_oracle" if "nll_oracle" in row else "nll_test"  # a text run has no oracle
+    if metric not in row:
+        return
+    extra = "".join(
+        f", {name} {row[name]:.4f}"
+        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake", "truth_prob")
+        if row.get(name) is not None
+    )
+    log(
+        f"  {row['phase']:>18s} epoch {row['epoch']:4d}: "
+        + ("" if metric == "nll_test" else f"nll_oracle {row['nll_oracle']:.4f}, ")
+        + f"nll_test {row['nll_test']:.4f}{extra}  [{row['elapsed_s']:.0f} s]"
+    )
+
+
+def claim_run_folder(prog: str, out: Path, option: str, new_run: bool, stack: contextlib.ExitStack) -> None:
+    """Lock ``out`` for the whole run; a new run only into a new or empty folder."""
+
+    def check_empty() -> None:
+        if (out / CHECKPOINT_NAME).exists():
+            advice = f"continue it with --resume {out}, or choose another {option}"
+            bad_input(prog, f"{option} {str(out)!r} already holds a run: {advice}")
+        names = folder_contents(out)
+        if names:
+            what = f"is not empty ({describe_names(names)}) and holds no run to resume: choose a new or empty folder"
+            bad_input(prog, f"{option} {str(out)!r} {what}")
+
+    if new_run and not (out / LOCK_NAME).exists():  # refused before anything is made in someone's folder
+        check_empty()
+    try:
+        stack.enter_context(folder_lock(out))
+    except FolderInUseError as err:
+        bad_input(prog, f"{option}: {err}")
+    except OSError as err:
+        bad_input(prog, f"{option}: cannot use {str(out)!r}: {err.strerror or err}")
+    if new_run:
+        check_empty()  # again, now that no other process can write there
+
+
+@contextlib.contextmanager
+def stop_after_this_unit(trainer: Any) -> Iterator[None]:
+    """The first Ctrl-C stops the run between two units, so that no library call is cut half-way (a
+    lock taken and never released would hang the exit); a second one stops it at once."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
+
+    def request_stop(signum: int, frame: Any) -> None:
+        trainer.stop_requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # os.write, not print: the handler may run in the middle of a print of the main program.
+        os.write(sys.stdout.fileno(), b"stopping after the unit under way (Ctrl-C again: at once)\n")
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

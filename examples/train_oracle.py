@@ -26,12 +26,9 @@ import argparse
 import contextlib
 import json
 import math
-import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,13 +36,15 @@ import torch
 from _cli import (  # examples/_cli.py (scripts run from their folder)
     OneLineParser,
     bad_input,
-    describe_names,
+    claim_run_folder,
     existing_file,
-    folder_contents,
     int_at_least,
     int_in_range,
+    log,
     output_dir,
+    print_row,
     seed,
+    stop_after_this_unit,
 )
 
 import seqgan_gym
@@ -60,7 +59,7 @@ from agents.seqgan import (
     resolve_device,
 )
 from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE
-from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
+from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 
@@ -232,27 +231,6 @@ def make_config(args: argparse.Namespace) -> SeqGANConfig:
     return SeqGANConfig.from_dict(values)
 
 
-def log(message: str) -> None:
-    from tqdm.auto import tqdm
-
-    tqdm.write(message)  # keeps the progress bar below the lines
-    sys.stdout.flush()
-
-
-def print_row(row: dict[str, Any]) -> None:
-    if "nll_oracle" not in row:
-        return
-    extra = "".join(
-        f", {name} {row[name]:.4f}"
-        for name in ("g_loss", "d_loss", "mean_reward", "d_acc_real", "d_acc_fake", "truth_prob")
-        if row.get(name) is not None
-    )
-    log(
-        f"  {row['phase']:>18s} epoch {row['epoch']:4d}: nll_oracle {row['nll_oracle']:.4f}, "
-        f"nll_test {row['nll_test']:.4f}{extra}  [{row['elapsed_s']:.0f} s]"
-    )
-
-
 def describe_config(args: argparse.Namespace, config: SeqGANConfig) -> str:
     """Where the run's configuration comes from: the preset as it is, or what changed it."""
     if config == PRESETS[args.preset]:
@@ -309,30 +287,6 @@ def _resume_advice(out: Path, args: argparse.Namespace) -> str:
     return f"the last checkpoint is intact ({at}): continue with {_resume_command(out, args)}"
 
 
-def _claim(out: Path, option: str, new_run: bool, stack: contextlib.ExitStack) -> None:
-    """Lock ``out`` for the whole run; a new run only into a new or empty folder."""
-
-    def check_empty() -> None:
-        if (out / CHECKPOINT_NAME).exists():
-            advice = f"continue it with --resume {out}, or choose another {option}"
-            bad_input(PROG, f"{option} {str(out)!r} already holds a run: {advice}")
-        names = folder_contents(out)
-        if names:
-            what = f"is not empty ({describe_names(names)}) and holds no run to resume: choose a new or empty folder"
-            bad_input(PROG, f"{option} {str(out)!r} {what}")
-
-    if new_run and not (out / LOCK_NAME).exists():  # refused before anything is made in someone's folder
-        check_empty()
-    try:
-        stack.enter_context(folder_lock(out))
-    except FolderInUseError as err:
-        bad_input(PROG, f"{option}: {err}")
-    except OSError as err:
-        bad_input(PROG, f"{option}: cannot use {str(out)!r}: {err.strerror or err}")
-    if new_run:
-        check_empty()  # again, now that no other process can write there
-
-
 def _start(args: argparse.Namespace, out: Path) -> SeqGANTrainer:
     """The trainer of the run: resumed from ``out``, or new; bad input exits with status 2."""
     if args.resume is not None:
@@ -368,38 +322,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     try:
         with contextlib.ExitStack() as stack:  # the run folder stays locked until the process is done with it
-            _claim(out, "--out" if args.resume is None else "--resume", args.resume is None, stack)
+            claim_run_folder(PROG, out, "--out" if args.resume is None else "--resume", args.resume is None, stack)
             trainer = _start(args, out)
             return _train(trainer, args, out, started)
     except KeyboardInterrupt:
         _interrupted(out, args)
 
 
-@contextlib.contextmanager
-def _stop_after_this_unit(trainer: SeqGANTrainer) -> Iterator[None]:
-    """The first Ctrl-C stops the run between two units, so that no library call is cut half-way (a
-    lock taken and never released would hang the exit); a second one stops it at once."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
-        yield
-        return
-
-    def request_stop(signum: int, frame: Any) -> None:
-        trainer.stop_requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        # os.write, not print: the handler may run in the middle of a print of the main program.
-        os.write(sys.stdout.fileno(), b"stopping after the unit under way (Ctrl-C again: at once)\n")
-
-    previous = signal.signal(signal.SIGINT, request_stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _train(trainer: SeqGANTrainer, args: argparse.Namespace, out: Path, started: float) -> dict[str, Any]:
     log(describe_schedule(trainer.config))
     try:
-        with _stop_after_this_unit(trainer):
+        with stop_after_this_unit(trainer):
             trainer.run(progress=not args.no_progress)
     except (RunFolderError, FolderInUseError) as err:  # not expected: the folder was checked and locked above
         bad_input(PROG, str(err))

@@ -5,14 +5,22 @@ of L <= T tokens becomes its L token ids followed by T - L end-of-sequence ids; 
 generated sequence is everything before its first end-of-sequence token. So the generation MDP,
 the wrapper, the agents and the discriminator are the same as on the oracle benchmark.
 
+A line becomes tokens by a tokenizer (:mod:`seqgan_gym.tokenizers`): ``"word"`` (split at
+whitespace, the default), ``"char"`` (every character, a run of whitespace one ``" "`` token) or
+a HuggingFace subword tokenizer (a ``tokenizer.json``, with the optional ``tokenizers`` package);
+the vocabulary joins generated tokens back into text with the same tokenizer. BLEU is word-level
+whatever the tokenizer (:meth:`TextCorpus.bleu_words`, :meth:`TextCorpus.bleu_references`: the
+text split at whitespace), so scores stay comparable with Texygen's.
+
 Built-in corpora (``seqgan_gym/data``, from Texygen, MIT; captions from MS-COCO, CC BY 4.0):
 
 * ``"coco"``: 10,000 image captions to train on (``coco_train.txt``) and 10,000 held out
   (``coco_test.txt``), tokenized at whitespace (punctuation stays attached: ``"wheel."``); T = 35
   (the longest caption).
 * ``"poems"``: 16,394 Chinese quatrains (``poems.txt``, 15,993 distinct), one token per
-  character; a fixed, seeded 10% of the distinct poems (1,599) is held out as the test set, the
-  rest is the training set; T = 24.
+  character (the file separates the characters with spaces, as Texygen's does, so ``"word"``
+  splits it into characters); a fixed, seeded 10% of the distinct poems (1,599) is held out as
+  the test set, the rest is the training set; T = 24.
 
 A corpus file's default T (:func:`default_seq_len`) is the 99th percentile of its line lengths,
 at most :data:`DEFAULT_SEQ_LEN_CAP`: one stray long line does not set the length of every sequence.
@@ -23,7 +31,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,13 +40,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqgan_gym._checks import MAX_SEQ_LEN, check_int
+from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_int
+from seqgan_gym.tokenizers import Tokenizer, TokenizerSpec, WhitespaceTokenizer, make_tokenizer, tokenizer_from_dict
 
 EOS = "<eos>"
 EOS_ID = 0
-LEVELS = ("word", "char")
 BUILTIN_CORPORA = ("coco", "poems")
-#: T of the built-in corpora: their longest training sentence (Texygen's), so none is dropped.
+#: T of the built-in corpora with the ``"word"`` tokenizer: their longest training sentence (Texygen's), so none
+#: is dropped.
 BUILTIN_SEQ_LEN = {"coco": 35, "poems": 24}
 #: The percentile of a corpus file's line lengths that sets its default T ...
 DEFAULT_SEQ_LEN_PERCENTILE = 99
@@ -46,15 +55,6 @@ DEFAULT_SEQ_LEN_PERCENTILE = 99
 DEFAULT_SEQ_LEN_CAP = 100
 _POEMS_TEST_FRACTION = 0.1
 _POEMS_SPLIT_SEED = 0
-
-
-def tokenize(line: str, level: str) -> list[str]:
-    """Split one line into tokens: at whitespace (``"word"``) or into non-space characters (``"char"``)."""
-    if level == "word":
-        return line.split()
-    if level == "char":
-        return [c for c in line if not c.isspace()]
-    raise ValueError(f"level must be one of {list(LEVELS)}, got {level!r}")
 
 
 def default_seq_len(lengths: Sequence[int]) -> int:
@@ -76,16 +76,17 @@ class Vocabulary:
     """Token strings and their ids; id 0 is the end-of-sequence token ``"<eos>"``.
 
     :ivar tokens: ``tokens[i]`` is the string of id ``i``; ``tokens[0] == "<eos>"``.
-    :ivar level: ``"word"`` (tokens joined with spaces when decoding) or ``"char"`` (joined directly).
+    :ivar tokenizer: the :class:`~seqgan_gym.tokenizers.Tokenizer` that made the tokens and joins them
+        into text when decoding (a spec such as ``"char"`` is turned into one by
+        :func:`~seqgan_gym.tokenizers.make_tokenizer`); default ``"word"``.
     """
 
     tokens: tuple[str, ...]
-    level: str = "word"
+    tokenizer: Tokenizer = field(default_factory=WhitespaceTokenizer)
     _ids: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"level must be one of {list(LEVELS)}, got {self.level!r}")
+        object.__setattr__(self, "tokenizer", make_tokenizer(self.tokenizer))
         if not self.tokens or self.tokens[0] != EOS:
             raise ValueError(f"tokens must start with the end-of-sequence token {EOS!r}")
         ids = {token: i for i, token in enumerate(self.tokens)}
@@ -94,13 +95,43 @@ class Vocabulary:
         object.__setattr__(self, "_ids", ids)
 
     @classmethod
-    def build(cls, sentences: Iterable[Sequence[str]], level: str = "word") -> Vocabulary:
-        """The vocabulary of tokenized ``sentences``: ``"<eos>"``, then tokens by count (ties by string)."""
+    def build(cls, sentences: Iterable[Sequence[str]], tokenizer: TokenizerSpec = "word") -> Vocabulary:
+        """The vocabulary of tokenized ``sentences``: ``"<eos>"``, then tokens by count (ties by string).
+
+        :param sentences: token strings, as ``tokenizer.split`` gave them.
+        :param tokenizer: the tokenizer that made them (see :func:`~seqgan_gym.tokenizers.make_tokenizer`).
+        """
         counts = Counter(token for sentence in sentences for token in sentence)
         if EOS in counts:
             raise ValueError(f"the text contains the reserved token {EOS!r}")
         ordered = sorted(counts, key=lambda token: (-counts[token], token))
-        return cls((EOS, *ordered), level)
+        return cls((EOS, *ordered), make_tokenizer(tokenizer))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The vocabulary as plain JSON-able data: ``{"tokens": [...], "tokenizer": {...}}``."""
+        return {"tokens": list(self.tokens), "tokenizer": self.tokenizer.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
+        """The vocabulary that :meth:`to_dict` gave ``data`` (e.g. read back from JSON), checked.
+
+        :raises ValueError: naming what is wrong: not a dict, missing or unexpected keys, tokens that
+            are not distinct strings starting with ``"<eos>"``, or bad tokenizer data. Nothing runs code.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"vocabulary data must be a dict with keys 'tokens' and 'tokenizer', got {type(data).__name__}"
+            )
+        if set(data) != {"tokens", "tokenizer"}:
+            raise ValueError(
+                f"vocabulary data must have the keys ['tokenizer', 'tokens'], got {sorted(map(str, data))}"
+            )
+        tokens = data["tokens"]
+        if not isinstance(tokens, (list, tuple)) or not all(isinstance(t, str) for t in tokens):
+            raise ValueError("vocabulary data 'tokens' must be a list of strings")
+        if len(tokens) > MAX_VOCAB_SIZE:
+            raise ValueError(f"vocabulary data has {len(tokens):,} tokens, more than {MAX_VOCAB_SIZE:,}")
+        return cls(tuple(tokens), tokenizer_from_dict(data["tokenizer"]))
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -128,21 +159,23 @@ class Vocabulary:
         return out
 
     def decode(self, ids: Iterable[int]) -> str:
-        """The text of one sequence of ids: the tokens before its first ``<eos>``, joined by ``level``."""
-        return (" " if self.level == "word" else "").join(self.to_tokens(ids))
+        """The text of one sequence of ids: the tokens before its first ``<eos>``, joined by the tokenizer."""
+        return self.tokenizer.join(self.to_tokens(ids))
 
 
 @dataclass(frozen=True)
 class TextCorpus:
     """A training set and an optional test set of tokenized sentences, with their vocabulary.
 
-    :ivar vocabulary: built from the training sentences (every token of ``real_data`` is in it).
+    :ivar vocabulary: built from the training sentences (every token of ``real_data`` is in it); its
+        ``tokenizer`` made the tokens and decodes samples.
     :ivar seq_len: T; every training sentence has at most T tokens.
     :ivar train: the tokenized training sentences (non-empty, at most T tokens each).
-    :ivar test: the tokenized test sentences (the BLEU references; may hold tokens outside the
-        vocabulary), or ``None``.
+    :ivar test: the tokenized test sentences (may hold tokens outside the vocabulary), or ``None``.
     :ivar n_dropped: training lines dropped (left out whole, never cut) because they have more than T tokens.
     :ivar name: ``"coco"``, ``"poems"`` or the path of the training file.
+    :ivar test_lines: the raw test lines (stripped), or ``None``: BLEU's references are these split at
+        whitespace (:meth:`bleu_references`).
     """
 
     vocabulary: Vocabulary
@@ -151,6 +184,7 @@ class TextCorpus:
     test: tuple[tuple[str, ...], ...] | None
     n_dropped: int = 0
     name: str = ""
+    test_lines: tuple[str, ...] | None = None
 
     @property
     def vocab_size(self) -> int:
@@ -162,28 +196,30 @@ class TextCorpus:
         corpus: str | os.PathLike[str] = "coco",
         seq_len: int | None = None,
         test_corpus: str | os.PathLike[str] | None = None,
-        level: str | None = None,
+        tokenizer: TokenizerSpec | None = None,
     ) -> TextCorpus:
         """Load a built-in corpus (``"coco"``, ``"poems"``) or a UTF-8 text file, one sentence a line.
 
         :param corpus: ``"coco"``, ``"poems"`` or the path of a training file. Lines end at ``"\\n"``
-            only (a ``"\\r"`` before it is dropped); blank lines are skipped.
+            only (a ``"\\r"`` before it is dropped); blank lines, and lines the tokenizer turns into
+            no token, are skipped.
         :param seq_len: T, ``1 <= T <= MAX_SEQ_LEN`` (10,000); ``None``: 35 for ``"coco"``, 24 for
-            ``"poems"``, else :func:`default_seq_len` (the 99th percentile of the line lengths, at most
-            100; a warning says how many lines that drops). Longer lines are dropped whole (counted
-            in ``n_dropped``); it is an error if none is left.
+            ``"poems"`` (with the ``"word"`` tokenizer), else :func:`default_seq_len` (the 99th
+            percentile of the line lengths in tokens, at most 100; a warning says how many lines that
+            drops). Longer lines are dropped whole (counted in ``n_dropped``); it is an error if none is left.
         :param test_corpus: the path of a test file (only with a path ``corpus``; the built-in corpora
             come with their test sets).
-        :param level: ``"word"`` or ``"char"``; ``None``: ``"char"`` for the poems, else ``"word"``.
+        :param tokenizer: ``"word"`` (split at whitespace), ``"char"``, the path of a HuggingFace
+            ``tokenizer.json``, a ``tokenizers.Tokenizer`` or a :class:`~seqgan_gym.tokenizers.Tokenizer`
+            (see :func:`~seqgan_gym.tokenizers.make_tokenizer`); ``None``: ``"word"``, for every corpus
+            (``poems.txt`` separates its characters with spaces, so its words are characters).
         """
-        if level is not None and level not in LEVELS:
-            raise ValueError(f"level must be one of {list(LEVELS)} or None, got {level!r}")
+        tok = make_tokenizer("word" if tokenizer is None else tokenizer)
         if seq_len is not None:
             seq_len = check_int("seq_len", seq_len, minimum=1, maximum=MAX_SEQ_LEN)
         if isinstance(corpus, str) and corpus in BUILTIN_CORPORA:
             if test_corpus is not None:
                 raise ValueError(f"test_corpus applies to a corpus file, not to the built-in corpus {corpus!r}")
-            level = level or ("char" if corpus == "poems" else "word")
             if corpus == "coco":
                 train_lines = read_lines(data_file("coco_train.txt"), "corpus")
                 test_lines: list[str] | None = read_lines(data_file("coco_test.txt"), "test_corpus")
@@ -202,7 +238,6 @@ class TextCorpus:
                 raise ValueError(
                     f"corpus must be one of {list(BUILTIN_CORPORA)} or the path of a text file, got {corpus!r}"
                 )
-            level = level or "word"
             train_lines = read_lines(path, "corpus")
             if test_corpus is not None and not isinstance(test_corpus, (str, os.PathLike)):
                 raise TypeError(
@@ -215,10 +250,13 @@ class TextCorpus:
                 f"corpus must be one of {list(BUILTIN_CORPORA)} or the path of a text file, got {type(corpus).__name__}"
             )
 
-        sentences = [tokenize(line, level) for line in train_lines]
+        sentences = [s for s in (tok.split(line) for line in train_lines) if s]
+        if not sentences:
+            raise ValueError(f"corpus {name!r}: the tokenizer turns no line into any token")
         defaulted = seq_len is None
         if seq_len is None:
-            builtin = isinstance(corpus, str) and corpus in BUILTIN_SEQ_LEN  # not a file that happens to be named so
+            # Not a file that happens to be named so; and Texygen's T counts whitespace tokens.
+            builtin = isinstance(corpus, str) and corpus in BUILTIN_SEQ_LEN and tok.kind == "word"
             seq_len = BUILTIN_SEQ_LEN[corpus] if builtin else default_seq_len([len(s) for s in sentences])
         kept = tuple(tuple(s) for s in sentences if len(s) <= seq_len)
         if defaulted and len(kept) < len(sentences):  # the user chose no T: say what the default cost
@@ -234,25 +272,49 @@ class TextCorpus:
                 f"corpus {name!r} has no line of at most seq_len={seq_len} tokens (the shortest has "
                 f"{min(len(s) for s in sentences)})"
             )
-        test = None if test_lines is None else tuple(tuple(tokenize(line, level)) for line in test_lines)
-        return cls(Vocabulary.build(kept, level), seq_len, kept, test, len(sentences) - len(kept), name)
+        test = None if test_lines is None else tuple(tuple(tok.split(line)) for line in test_lines)
+        raw_test = None if test_lines is None else tuple(test_lines)
+        return cls(Vocabulary.build(kept, tok), seq_len, kept, test, len(sentences) - len(kept), name, raw_test)
 
     def real_data(self) -> torch.Tensor:
         """The training sentences as ``LongTensor[n, T]``, each padded with ``<eos>`` (id 0)."""
         return torch.tensor([self.vocabulary.encode(s, self.seq_len) for s in self.train], dtype=torch.long)
 
     def to_tokens(self, samples: Any) -> list[list[str]]:
-        """The token strings of each generated sequence (before its first ``<eos>``): BLEU's input.
+        """The token strings of each generated sequence (before its first ``<eos>``), the tokenizer's tokens.
 
-        :param samples: token ids ``[n, T]`` (tensor or array).
+        BLEU takes :meth:`bleu_words` (words whatever the tokenizer). :param samples: token ids ``[n, T]``
+        (tensor or array).
         """
-        rows = samples.tolist() if isinstance(samples, (torch.Tensor, np.ndarray)) else samples
-        return [self.vocabulary.to_tokens(row) for row in rows]
+        return [self.vocabulary.to_tokens(row) for row in _rows(samples)]
 
     def decode(self, samples: Any) -> list[str]:
-        """The text of each generated sequence. :param samples: token ids ``[n, T]``."""
-        joiner = " " if self.vocabulary.level == "word" else ""
-        return [joiner.join(tokens) for tokens in self.to_tokens(samples)]
+        """The text of each generated sequence, joined by the tokenizer. :param samples: token ids ``[n, T]``."""
+        return [self.vocabulary.decode(row) for row in _rows(samples)]
+
+    def bleu_words(self, samples: Any) -> list[list[str]]:
+        """BLEU's hypotheses: the text of each generated sequence (:meth:`decode`) split at whitespace.
+
+        Word-level whatever the tokenizer, so BLEU compares with Texygen's (for ``"coco"`` and
+        ``"poems"`` these are the tokens). :param samples: token ids ``[n, T]``.
+        """
+        return [text.split() for text in self.decode(samples)]
+
+    def bleu_references(self) -> list[list[str]]:
+        """BLEU's references: each raw test line split at whitespace (words whatever the tokenizer).
+
+        :raises ValueError: when the corpus has no test set.
+        """
+        if self.test_lines is not None:
+            return [line.split() for line in self.test_lines]
+        if self.test is not None:  # a corpus built by hand, without its raw lines
+            return [self.vocabulary.tokenizer.join(s).split() for s in self.test]
+        raise ValueError(f"corpus {self.name!r} has no test set (pass test_corpus to TextCorpus.load)")
+
+
+def _rows(samples: Any) -> list[Any]:
+    """The rows of token ids ``[n, T]`` (tensor, array or nested sequences) as lists."""
+    return samples.tolist() if isinstance(samples, (torch.Tensor, np.ndarray)) else list(samples)
 
 
 def data_file(name: str) -> Path:

@@ -200,7 +200,7 @@ def test_checkpoint_with_non_finite_values_is_refused(tmp_path: Path) -> None:
 
 def test_a_nan_metric_never_reaches_metrics_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = SeqGANTrainer(dataclasses.replace(SMALL, d_pretrain_rounds=0), tmp_path)
-    monkeypatch.setattr(trainer, "evaluate", lambda generator: (NAN, 1.0))
+    monkeypatch.setattr(trainer, "evaluate", lambda generator: {"nll_oracle": NAN, "nll_test": 1.0})
     with pytest.raises(FloatingPointError, match=r"non-finite nll_oracle=nan"):
         trainer.run()
     assert not (tmp_path / "metrics.csv").exists()

@@ -23,6 +23,7 @@ from helpers import Exploit, tiny_config, torch_bytes
 
 from agents.checkpoint import DIGEST_KEY, state_digest
 from agents.seqgan import CHECKPOINT_NAME, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, load_checkpoint
+from agents.text_runs import text_config
 from seqgan_gym._io import FolderInUseError, folder_lock
 from seqgan_gym.oracle import OracleLSTM
 
@@ -332,8 +333,10 @@ def test_seeds_are_bounded(tmp_path: Path, capsys) -> None:
             parse(argv)
         err = _one_line_exit(capsys, info)
         assert argv[0] in err and "4294967295" in err, err
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"a man rides horse {i % 7}\n" for i in range(70)))
     with pytest.raises(ValueError, match="seed"):
-        train_text.TextRunConfig(seed=2**32)
+        text_config(corpus, test_corpus=corpus, seed=2**32)
 
 
 def test_bad_oracle_files_are_one_line(tmp_path: Path, capsys) -> None:
@@ -368,9 +371,10 @@ def test_a_corpus_smaller_than_a_batch_is_refused_at_once(tmp_path: Path, capsys
         train_text.main(argv)
     err = _one_line_exit(capsys, info)
     assert "--batch-size: the corpus has 40 training sentences, fewer than a batch of 64" in err
-    train_text.check_args(train_text.parse_args([*argv, "--batch-size", "40"]))  # accepted
-    with pytest.raises(train_text.RunRefused, match="fewer than a batch"):
-        train_text.run(train_text.TextRunConfig(corpus=str(corpus), test_corpus=str(corpus)), tmp_path / "lib")
+    assert not (tmp_path / "out").exists()  # refused before anything was made
+    assert train_text.make_config(train_text.parse_args([*argv, "--batch-size", "40"])).n_real == 40  # accepted
+    with pytest.raises(ValueError, match="batch_size: the corpus has 40 training sentences"):
+        text_config(corpus, test_corpus=corpus)
 
 
 # ---- 16, 18: stops, and what they leave ----

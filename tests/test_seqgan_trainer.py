@@ -16,6 +16,7 @@ import torch
 from helpers import TINY_CONFIG, Exploit, torch_bytes
 
 from agents import REINFORCE
+from agents.checkpoint import DIGEST_KEY, state_digest
 from agents.seqgan import (
     CHECKPOINT_NAME,
     PRESETS,
@@ -332,6 +333,19 @@ def test_checkpoint_keys_and_format_are_stable(tmp_path: Path) -> None:
     assert list(state) == frozen.split()
     assert state["format_version"] == 1 and state["kind"] == "seqgan-gym SeqGANTrainer"
     assert state["mle_generator"] is not None and state["oracle_sha256"] is None
+
+
+def test_a_checkpoint_from_before_the_text_fields_resumes(tmp_path: Path) -> None:
+    """A format-1 checkpoint whose config has no corpus, test_corpus, tokenizer: an oracle run, resumed as one."""
+    whole = SeqGANTrainer(TINY, tmp_path / "whole").run()
+    out = tmp_path / "old"
+    SeqGANTrainer(TINY, out).run(max_units=3)
+    state = load_checkpoint(out / CHECKPOINT_NAME)
+    for name in ("corpus", "test_corpus", "tokenizer"):
+        del state["config"][name]
+    state[DIGEST_KEY] = state_digest(state)
+    torch.save(state, out / CHECKPOINT_NAME)
+    assert _numbers(SeqGANTrainer.resume(out).run()) == _numbers(whole)
 
 
 def test_the_trainer_keeps_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:

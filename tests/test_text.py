@@ -22,7 +22,8 @@ from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.envs import SequenceGenerationEnv, TokenGenerationEnv
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
-from seqgan_gym.text import EOS, EOS_ID, tokenize
+from seqgan_gym.text import EOS, EOS_ID, data_file, read_lines
+from seqgan_gym.tokenizers import CharTokenizer, WhitespaceTokenizer
 
 LINES = [
     "a man rides a horse .",
@@ -61,15 +62,17 @@ def env_kwargs(corpus: TextCorpus) -> dict:
 
 def test_tokenizer_round_trips_words_and_characters() -> None:
     lines = ["a  man rides\ta horse .", "秦 川 雄 帝 宅 ，", "秦川雄帝宅，"]
-    words = [tokenize(line, "word") for line in lines[:1]]
-    vocab = Vocabulary.build(words, "word")
+    words = [WhitespaceTokenizer().split(line) for line in lines]
+    vocab = Vocabulary.build(words[:1], "word")
+    assert vocab.tokenizer == WhitespaceTokenizer()
     ids = vocab.encode(words[0], seq_len=9)
     assert ids[-3:] == [EOS_ID] * 3 and EOS_ID not in ids[:6]
     assert vocab.decode(ids) == "a man rides a horse ."  # whitespace normalised, nothing else changed
-    chars = [tokenize(line, "char") for line in lines[1:]]
-    assert chars[0] == chars[1] == list("秦川雄帝宅，")
-    cvocab = Vocabulary.build(chars, "char")
-    assert cvocab.decode(cvocab.encode(chars[0], seq_len=6)) == "秦川雄帝宅，"
+    assert words[1] == list("秦川雄帝宅，")  # characters separated by spaces, as in poems.txt: words are characters
+    chars = CharTokenizer().split(lines[2])
+    assert chars == list("秦川雄帝宅，")
+    cvocab = Vocabulary.build([chars], "char")
+    assert cvocab.decode(cvocab.encode(chars, seq_len=6)) == "秦川雄帝宅，"
 
 
 def test_vocabulary_order_and_errors() -> None:
@@ -84,8 +87,8 @@ def test_vocabulary_order_and_errors() -> None:
         vocab.to_tokens([1, 7])
     with pytest.raises(ValueError, match="reserved token"):
         Vocabulary.build([["a", EOS]])
-    with pytest.raises(ValueError, match="level must be one of"):
-        tokenize("a b", "sentence")
+    with pytest.raises(ValueError, match="tokenizer must be 'word', 'char'"):
+        Vocabulary.build([["a"]], "sentence")
 
 
 def test_corpus_real_data_pads_with_eos_and_drops_long_lines(corpus: TextCorpus) -> None:
@@ -101,11 +104,20 @@ def test_corpus_real_data_pads_with_eos_and_drops_long_lines(corpus: TextCorpus)
 def test_builtin_corpora() -> None:
     coco = TextCorpus.load("coco")
     assert (coco.seq_len, len(coco.train), len(coco.test), coco.n_dropped) == (35, 10_000, 10_000, 0)
-    assert coco.vocabulary.level == "word" and coco.decode(coco.real_data()[:1]) == [" ".join(coco.train[0])]
+    assert coco.vocabulary.tokenizer.kind == "word" and coco.decode(coco.real_data()[:1]) == [" ".join(coco.train[0])]
     poems = TextCorpus.load("poems")
-    assert (poems.seq_len, len(poems.train), len(poems.test)) == (24, 14_760, 1_634)  # 1,599 distinct held out
+    assert (poems.seq_len, len(poems.train), len(poems.test), poems.n_dropped) == (24, 14_760, 1_634, 0)
+    assert max(len(s) for s in poems.train) == 24  # T = 24 keeps every poem
     assert not set(poems.train) & set(poems.test)  # the held-out split is disjoint from the training set
-    assert poems.vocabulary.level == "char" and len(poems.train[0]) == 24
+    assert poems.vocabulary.tokenizer.kind == "word" and len(poems.train[0]) == 24
+    # poems.txt separates its characters with spaces: its words are the characters the char level used to give.
+    lines = read_lines(data_file("poems.txt"), "corpus")
+    assert all(line.split() == [c for c in line if not c.isspace()] for line in lines)
+    # BLEU is word-level whatever the tokenizer: for the built-in corpora its words are the tokens.
+    for corpus in (coco, poems):
+        assert corpus.bleu_references() == [list(s) for s in corpus.test]
+        real = corpus.real_data()[:200]
+        assert corpus.bleu_words(real) == corpus.to_tokens(real) == [list(s) for s in corpus.train[:200]]
 
 
 def test_bad_corpora_give_clear_errors(tmp_path: Path, corpus_file: Path) -> None:
@@ -129,8 +141,8 @@ def test_bad_corpora_give_clear_errors(tmp_path: Path, corpus_file: Path) -> Non
         TextCorpus.load(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="test_corpus applies to a corpus file"):
         TextCorpus.load("coco", test_corpus=corpus_file)
-    with pytest.raises(ValueError, match="level must be one of"):
-        TextCorpus.load(corpus_file, level="byte")
+    with pytest.raises(ValueError, match="tokenizer must be 'word', 'char'"):
+        TextCorpus.load(corpus_file, tokenizer="byte")
     with pytest.raises(ValueError, match=r"seq_len must be in \[1, 10000\]"):
         TextCorpus.load(corpus_file, seq_len=0)
     with pytest.raises(TypeError, match="test_corpus must be the path of a text file"):
@@ -195,7 +207,7 @@ def test_vector_env_matches_single_env(env_kwargs: dict) -> None:
 
 
 def test_text_env_with_bad_arguments(corpus_file: Path, corpus: TextCorpus) -> None:
-    with pytest.raises(ValueError, match="seq_len, test_corpus and level must be None"):
+    with pytest.raises(ValueError, match="seq_len, test_corpus and tokenizer must be None"):
         TextGenerationEnv(corpus=corpus, seq_len=5)
     with pytest.raises(ValueError, match=r"discriminator has vocab_size=.*corpus"):
         TextGenerationEnv(corpus=corpus_file, seq_len=8, discriminator=Discriminator(5, 8, emb_dim=4))

@@ -1,50 +1,64 @@
-"""examples/train_text.py: SeqGAN and the MLE control on a tiny corpus, scored by BLEU; its command line."""
+"""Text runs: SeqGAN and the MLE control on a tiny corpus with the resumable trainer, scored by BLEU,
+decoded in a fresh process from the run's folder; examples/train_text.py and examples/generate.py."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import train_text
 
+from agents.generate import generate, load_run_generator
+from agents.seqgan import SeqGANTrainer
+from agents.text_runs import VOCABULARY_NAME, read_vocabulary, text_config
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = ["a", "man", "dog", "rides", "sits", "on", "the", "horse", "bench", "beach", "."]
+#: A run on two generated corpora that takes seconds.
+TINY = [
+    "--mle-epochs", "2", "--d-pretrain-rounds", "1", "--adversarial-epochs", "2", "--batch-size", "8",
+    "--n-rollouts", "2", "--n-negatives", "16", "--n-eval", "12", "--no-progress",
+]  # fmt: skip
+TINY_FIELDS = {
+    "emb_dim": 8,
+    "hidden_dim": 8,
+    "mle_epochs": 2,
+    "d_pretrain_rounds": 1,
+    "d_pretrain_epochs": 1,
+    "adversarial_epochs": 2,
+    "batch_size": 8,
+    "n_rollouts": 2,
+    "n_negatives": 16,
+    "n_eval": 12,
+    "discriminator_filter_sizes": (1, 2, 3),
+    "discriminator_num_filters": (4, 4, 4),
+}
+
 
 def _corpus(path: Path, n: int, seed: int) -> Path:
-    words = ["a", "man", "dog", "rides", "sits", "on", "the", "horse", "bench", "beach", "."]
     rng = np.random.default_rng(seed)
-    lines = [" ".join(rng.choice(words, size=rng.integers(3, 8))) for _ in range(n)]
+    lines = [" ".join(rng.choice(WORDS, size=rng.integers(3, 8))) for _ in range(n)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def _tiny_config(tmp_path: Path, **changes: object) -> train_text.TextRunConfig:
-    """A run on two generated corpora that takes seconds; ``changes`` override its fields."""
-    sizes: dict[str, object] = {
-        "emb_dim": 8,
-        "hidden_dim": 8,
-        "mle_epochs": 2,
-        "d_pretrain_rounds": 1,
-        "d_pretrain_epochs": 1,
-        "adversarial_epochs": 2,
-        "batch_size": 8,
-        "n_rollouts": 2,
-        "n_negatives": 16,
-        "n_eval": 12,
-        "discriminator_filter_sizes": (1, 2, 3),
-        "discriminator_num_filters": (4, 4, 4),
-    }
-    return train_text.TextRunConfig(
-        corpus=str(_corpus(tmp_path / "train.txt", 48, 0)),
-        test_corpus=str(_corpus(tmp_path / "test.txt", 30, 1)),
-        **{**sizes, **changes},  # type: ignore[arg-type]
-    )
+def _files(tmp_path: Path) -> list[str]:
+    train = _corpus(tmp_path / "train.txt", 48, 0)
+    test = _corpus(tmp_path / "test.txt", 30, 1)
+    return ["--corpus", str(train), "--test-corpus", str(test)]
 
 
-def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
-    config = _tiny_config(tmp_path)
+def _without_time(rows: list[str]) -> list[str]:
+    return [",".join(line.split(",")[:-1]) for line in rows]  # elapsed_s is the last column
+
+
+def test_tiny_run_writes_bleu_table_samples_and_a_folder_to_generate_from(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = train_text.run(config, out, say=lambda _: None)
+    result = train_text.main([*_files(tmp_path), *TINY, "--out", str(out)])
     table = result["table"]
     assert list(table) == ["SeqGAN", "MLE", "real (training sentences)"]
     for row in table.values():
@@ -54,20 +68,83 @@ def test_tiny_run_writes_bleu_table_and_samples(tmp_path: Path) -> None:
     assert json.loads((out / "results.json").read_text())["table"] == table
     assert "| SeqGAN |" in (out / "results.md").read_text()
     samples = (out / "samples_seqgan.txt").read_text().splitlines()
-    assert len(samples) == 12 and all(
-        w in train_text.TextCorpus.load(config.corpus).vocabulary.tokens for line in samples for w in line.split()
-    )
+    assert len(samples) == 12 and all(w in WORDS for line in samples for w in line.split())
+    # The trainer's records: an NLL-test curve (no oracle), one row per unit and one for the untrained G.
     metrics = (out / "metrics.csv").read_text().splitlines()
-    assert metrics[0].startswith("phase,epoch") and len(metrics) == 1 + 2 + 1 + 2 + 2
+    assert metrics[0].startswith("phase,epoch") and len(metrics) == 1 + 1 + 2 + 2 + 1 + 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["nll_test_seqgan"] > 0 and "nll_oracle_seqgan" not in summary
+    assert (out / "nll_oracle.png").stat().st_size > 0 and (out / "checkpoint.pt").is_file()
+    decoded = (out / "samples_text.txt").read_text().splitlines()
+    assert len(decoded) == 12 and all(w in WORDS for line in decoded for w in line.split())
     assert "quality_diversity" not in result and not (out / "quality_diversity.md").exists()
+
+    # The folder is enough to generate from, in a fresh process (no corpus needed: move it away).
+    for name in ("train.txt", "test.txt"):
+        (tmp_path / name).rename(tmp_path / f"{name}.moved")
+    command = [sys.executable, str(ROOT / "examples" / "generate.py"), str(out), "--n", "20", "--seed", "3"]
+    shown = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout.splitlines()
+    assert shown == generate(out, 20, seed=3)  # the same seed, the same lines
+    assert len(shown) == 20 and all(w in WORDS for line in shown for w in line.split())
+    assert sum(len(line.split()) for line in shown) >= 10  # decoded words, not token ids
+    assert generate(out, 20, seed=3, temperature=0.5) != generate(out, 20, seed=3, temperature=5.0)
+    assert generate(out, 20, seed=3, which="mle") != shown
+
+
+def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path: Path) -> None:
+    files = _files(tmp_path)
+    whole = tmp_path / "whole"
+    expected = train_text.main([*files, *TINY, "--out", str(whole)])
+    part = tmp_path / "part"
+    config = train_text.make_config(train_text.parse_args([*files, *TINY, "--out", str(part)]))
+    SeqGANTrainer(config, part).run(max_units=5)  # stopped inside D pretraining's round... then resumed
+    resumed = train_text.main(["--resume", str(part), "--no-progress"])
+    assert resumed["table"] == expected["table"]
+    assert _without_time((part / "metrics.csv").read_text().splitlines()) == _without_time(
+        (whole / "metrics.csv").read_text().splitlines()
+    )
+    assert (part / "samples_text.txt").read_text() == (whole / "samples_text.txt").read_text()
+
+
+def test_resume_refuses_a_corpus_that_changed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    files = _files(tmp_path)
+    out = tmp_path / "out"
+    config = train_text.make_config(train_text.parse_args([*files, *TINY, "--out", str(out)]))
+    SeqGANTrainer(config, out).run(max_units=1)
+    assert read_vocabulary(out).tokens[0] == "<eos>"
+    with open(files[1], "a", encoding="utf-8") as f:  # the training file gains a sentence
+        f.write("a dog sits\n")
+    with pytest.raises(SystemExit) as info:
+        train_text.main(["--resume", str(out), "--no-progress"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err, err
+
+
+def test_char_tokenizer_keeps_spaces_through_the_run(tmp_path: Path) -> None:
+    train = _corpus(tmp_path / "train.txt", 48, 0)
+    test = _corpus(tmp_path / "test.txt", 30, 1)
+    config = text_config(train, test_corpus=test, tokenizer="char", **TINY_FIELDS)
+    assert config.seq_len > 20  # characters, not words
+    out = tmp_path / "out"
+    SeqGANTrainer(config, out).run()
+    _, loaded, vocabulary = load_run_generator(out)
+    assert loaded == config and vocabulary is not None and " " in vocabulary.tokens
+    assert json.loads((out / VOCABULARY_NAME).read_text())["vocabulary"]["tokenizer"]["kind"] == "char"
+    real = vocabulary.decode(config_real_first_line(train, vocabulary, config.seq_len))
+    assert real == train.read_text().splitlines()[0]  # decoding gives the sentence back, spaces and all
+
+
+def config_real_first_line(train: Path, vocabulary, seq_len: int) -> list[int]:
+    line = train.read_text().splitlines()[0]
+    return vocabulary.encode(vocabulary.tokenizer.split(line), seq_len)
 
 
 def test_temperature_sweep_sets_seqgan_against_the_mle_curves(tmp_path: Path) -> None:
-    config = _tiny_config(tmp_path, adversarial_epochs=1, n_eval=40, temperatures=(0.1, 3.0))
-    out = tmp_path / "out"
-    result = train_text.run(config, out, say=lambda _: None)
+    argv = [*_files(tmp_path), *TINY, "--adversarial-epochs", "1", "--n-eval", "40", "--out", str(tmp_path / "o")]
+    result = train_text.main([*argv, "--temperatures", "0.1", "3.0"])
     sweep = result["quality_diversity"]
-    assert list(sweep) == ["pretrained", "MLE", "SeqGAN"]
+    assert list(sweep) == ["pretrained", "SeqGAN", "MLE"]
     for points in sweep.values():
         assert [p["temperature"] for p in points] == [0.1, 1.0, 3.0]
         assert all(0.0 <= p["quality"] <= 1.0 and 0.0 <= p["coverage"] <= 1.0 for p in points)
@@ -77,7 +154,7 @@ def test_temperature_sweep_sets_seqgan_against_the_mle_curves(tmp_path: Path) ->
     seqgan_at_one = sweep["SeqGAN"][1]
     assert seqgan_at_one["quality"] == result["table"]["SeqGAN"]["bleu4"]
     assert seqgan_at_one["coverage"] == result["table"]["SeqGAN"]["self_bleu4"]
-    report = (out / "quality_diversity.md").read_text()
+    report = (tmp_path / "o" / "quality_diversity.md").read_text()
     assert "SeqGAN at τ = 1" in report and "- MLE:" in report and "- pretrained:" in report
 
 
@@ -88,6 +165,8 @@ def test_temperature_sweep_sets_seqgan_against_the_mle_curves(tmp_path: Path) ->
         (["--n-eval", "1"], "--n-eval"),
         (["--adversarial-epochs", "-1"], "--adversarial-epochs"),
         (["--corpus", "coco", "--test-corpus", __file__], "--test-corpus"),
+        (["--corpus", __file__], "--test-corpus"),
+        (["--tokenizer", "bpe"], "--tokenizer"),
         (["--temperatures", "0"], "--temperatures"),
         (["--temperatures", "warm"], "--temperatures"),
     ],
@@ -98,3 +177,14 @@ def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: 
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and option in err, err
+
+
+def test_generate_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import generate as generate_cli
+
+    for argv in ([str(tmp_path)], [str(tmp_path), "--n", "0"], [str(tmp_path), "--which", "best"]):
+        with pytest.raises(SystemExit) as info:
+            generate_cli.main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err

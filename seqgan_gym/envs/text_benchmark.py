@@ -12,6 +12,7 @@ from seqgan_gym._checks import check_device, check_int
 from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.envs.benchmark import build_discriminator
 from seqgan_gym.text import TextCorpus
+from seqgan_gym.tokenizers import TokenizerSpec
 
 
 @dataclass
@@ -41,7 +42,7 @@ class TextBenchmark:
         corpus: str | os.PathLike[str] | TextCorpus = "coco",
         seq_len: int | None = None,
         test_corpus: str | os.PathLike[str] | None = None,
-        level: str | None = None,
+        tokenizer: TokenizerSpec | None = None,
         discriminator: SequenceScorer | None = None,
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
@@ -50,10 +51,10 @@ class TextBenchmark:
         discriminator_seed = check_int("discriminator_seed", discriminator_seed, minimum=0)
         device = check_device(device)
         if isinstance(corpus, TextCorpus):
-            if (seq_len, test_corpus, level) != (None, None, None):
-                raise ValueError("seq_len, test_corpus and level must be None when corpus is a TextCorpus")
+            if seq_len is not None or test_corpus is not None or tokenizer is not None:
+                raise ValueError("seq_len, test_corpus and tokenizer must be None when corpus is a TextCorpus")
         else:
-            corpus = TextCorpus.load(corpus, seq_len=seq_len, test_corpus=test_corpus, level=level)
+            corpus = TextCorpus.load(corpus, seq_len=seq_len, test_corpus=test_corpus, tokenizer=tokenizer)
         discriminator = build_discriminator(
             discriminator, corpus.vocab_size, corpus.seq_len, discriminator_seed, device, f"corpus {corpus.name!r}"
         )

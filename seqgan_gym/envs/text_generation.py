@@ -47,17 +47,21 @@ class TextGenerationEnv(SequenceGenerationEnv):
     ## Arguments
 
     ```python
-    gymnasium.make("SeqGAN-Text-v0", corpus="coco", seq_len=None, test_corpus=None, level=None,
+    gymnasium.make("SeqGAN-Text-v0", corpus="coco", seq_len=None, test_corpus=None, tokenizer=None,
                    discriminator=None, discriminator_seed=0, device="cpu", render_mode=None)
     ```
 
     * ``corpus``: ``"coco"`` (image captions, words), ``"poems"`` (Chinese quatrains, characters),
       the path of a UTF-8 text file with one sentence a line, or a ``TextCorpus``.
-    * ``seq_len``: T (``<= 10,000``); ``None``: COCO 35, poems 24 (their longest sentences), a file
-      the 99th percentile of its line lengths, at most 100 (``seqgan_gym.text.default_seq_len``).
+    * ``seq_len``: T (``<= 10,000``); ``None``: COCO 35, poems 24 (their longest sentences, in words),
+      else the 99th percentile of the line lengths in tokens, at most 100 (``seqgan_gym.text.default_seq_len``).
       Longer lines of a corpus are dropped whole (``corpus.n_dropped``).
     * ``test_corpus``: the path of a test file for a file ``corpus`` (BLEU's references).
-    * ``level``: ``"word"`` (split at whitespace) or ``"char"``; ``None``: ``"char"`` for the poems.
+    * ``tokenizer``: ``"word"`` (split at whitespace), ``"char"`` (every character, a run of
+      whitespace one ``" "`` token), the path of a HuggingFace ``tokenizer.json``, a
+      ``tokenizers.Tokenizer`` (subwords; ``pip install "seqgan-gym[text]"``) or a
+      ``seqgan_gym.tokenizers.Tokenizer``; ``None``: ``"word"`` (the poems' file separates its
+      characters with spaces, so their words are characters). The vocabulary decodes with it.
     * ``discriminator``: a ``Discriminator`` of the corpus' V and T, or ``None`` for a fresh paper
       CNN initialised from ``discriminator_seed``; or another ``SequenceScorer`` (``BLEUReward``).
     * ``device``: where D runs. ``render_mode``: ``None`` or ``"ansi"`` (the prefix as text).
