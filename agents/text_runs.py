@@ -101,7 +101,8 @@ def load_corpus(config: SeqGANConfig) -> TextCorpus:
     if found != (config.vocab_size, config.n_real):
         raise ValueError(
             f"corpus {config.corpus!r} gives vocab_size={found[0]} and n_real={found[1]} training sentences; the "
-            f"config has vocab_size={config.vocab_size}, n_real={config.n_real}: build it with text_config()"
+            f"config has vocab_size={config.vocab_size}, n_real={config.n_real} (build a config with text_config(); "
+            "to resume a run, put its corpus back as it was)"
         )
     return corpus
 

@@ -22,9 +22,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from _cli import OneLineParser, int_at_least, new_output_dir, seed  # examples/_cli.py (scripts run from their folder)
 
 import seqgan_gym
+from agents.cli.common import OneLineParser, int_at_least, new_output_dir, seed
 from seqgan_gym import LSTMGenerator, MonteCarloRewardWrapper, nll_oracle, nll_test
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory

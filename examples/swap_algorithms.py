@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import OneLineParser, int_at_least, new_output_dir, seed  # examples/_cli.py (scripts run from their folder)
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -35,6 +34,7 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
+from agents.cli.common import OneLineParser, int_at_least, new_output_dir, seed
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory

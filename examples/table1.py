@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from _cli import (  # examples/_cli.py (scripts run from their folder)
+
+from agents.cli.common import (
     OneLineParser,
     bad_input,
     folder_contents,
@@ -36,7 +37,6 @@ from _cli import (  # examples/_cli.py (scripts run from their folder)
     output_dir,
     seed,
 )
-
 from agents.records import RUN_FILES
 from agents.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
 from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_png, atomic_write_text, folder_lock

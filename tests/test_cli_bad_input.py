@@ -19,11 +19,10 @@ import oracle_demo
 import pytest
 import swap_algorithms
 import table1
-import train_oracle
-import train_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from agents.cli import train_oracle, train_text
 from agents.seqgan import PRESETS, resolve_device
 from seqgan_gym.text import BUILTIN_CORPORA
 

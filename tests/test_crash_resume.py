@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import torch
-import train_oracle
 
+from agents.cli import train_oracle
 from agents.seqgan import CHECKPOINT_NAME, SeqGANConfig, SeqGANTrainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def test_no_space_left_stops_with_a_clear_message_and_keeps_the_checkpoint(
     with pytest.raises(SystemExit) as info:
         train_oracle.main(argv)
     message = str(info.value.code)
-    assert message.startswith("train_oracle.py: error: [Errno 28] ") and "\n" not in message
+    assert message.startswith("seqgan-gym train-oracle: error: [Errno 28] ") and "\n" not in message
     assert "No space left on device" in message and f"--resume {out}" in message
     assert "the last checkpoint is intact" in message
     units = load_checkpoint(out / CHECKPOINT_NAME)["units_done"]

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 import torch
-import train_oracle
-import train_text
 from helpers import Exploit, tiny_config, torch_bytes
 
 from agents.checkpoint import DIGEST_KEY, state_digest
+from agents.cli import train_oracle, train_text
 from agents.seqgan import CHECKPOINT_NAME, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, load_checkpoint
 from agents.text_runs import text_config
 from seqgan_gym._io import FolderInUseError, folder_lock
@@ -399,7 +398,7 @@ def test_a_write_failure_gives_true_advice_once(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(SystemExit) as info:
         train_oracle.main(["--config", str(config), "--out", str(tmp_path / "early"), *CLI])
     message = str(info.value.code)
-    assert message.startswith("train_oracle.py: error: [Errno 28] No space left on device")
+    assert message.startswith("seqgan-gym train-oracle: error: [Errno 28] No space left on device")
     assert "no checkpoint was written yet, so there is nothing to resume" in message
     assert "intact" not in message and "--resume" not in message
 
@@ -432,8 +431,9 @@ def test_ctrl_c_prints_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(SystemExit) as info:
         train_oracle.main(["--config", str(config), "--out", str(out), *CLI])
     err = _one_line_exit(capsys, info, 130)
-    assert "interrupted; the last checkpoint is intact (unit 2 of 4): continue with python " in err
-    assert err.rstrip().endswith(f"train_oracle.py --resume {out}")
+    # Run in-process (not as examples/train_oracle.py): the advice is the console command's.
+    assert "interrupted; the last checkpoint is intact (unit 2 of 4): continue with " in err
+    assert err.rstrip().endswith(f"seqgan-gym train-oracle --resume {out}")
     monkeypatch.setattr(SeqGANTrainer, "_run_unit", run_unit)
     assert train_oracle.main(["--resume", str(out), *CLI])["units_done"] == 4
 

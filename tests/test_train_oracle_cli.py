@@ -7,7 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
-import train_oracle
+
+from agents.cli import train_oracle
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import train_text
 
+from agents.cli import train_oracle, train_text
 from agents.generate import generate, load_run_generator
 from agents.seqgan import SeqGANTrainer
 from agents.text_runs import VOCABULARY_NAME, read_vocabulary, text_config
@@ -82,7 +82,7 @@ def test_tiny_run_writes_bleu_table_samples_and_a_folder_to_generate_from(tmp_pa
     # The folder is enough to generate from, in a fresh process (no corpus needed: move it away).
     for name in ("train.txt", "test.txt"):
         (tmp_path / name).rename(tmp_path / f"{name}.moved")
-    command = [sys.executable, str(ROOT / "examples" / "generate.py"), str(out), "--n", "20", "--seed", "3"]
+    command = [sys.executable, "-m", "agents.cli", "generate", str(out), "--n", "20", "--seed", "3"]
     shown = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout.splitlines()
     assert shown == generate(out, 20, seed=3)  # the same seed, the same lines
     assert len(shown) == 20 and all(w in WORDS for line in shown for w in line.split())
@@ -112,6 +112,9 @@ def test_resume_refuses_a_corpus_that_changed(tmp_path: Path, capsys: pytest.Cap
     config = train_text.make_config(train_text.parse_args([*files, *TINY, "--out", str(out)]))
     SeqGANTrainer(config, out).run(max_units=1)
     assert read_vocabulary(out).tokens[0] == "<eos>"
+    with pytest.raises(SystemExit) as info:  # the oracle command refuses a text run
+        train_oracle.main(["--resume", str(out), "--no-progress"])
+    assert info.value.code == 2 and "holds a text run: resume it with train-text" in capsys.readouterr().err
     with open(files[1], "a", encoding="utf-8") as f:  # the training file gains a sentence
         f.write("a dog sits\n")
     with pytest.raises(SystemExit) as info:
@@ -180,7 +183,7 @@ def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: 
 
 
 def test_generate_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    import generate as generate_cli
+    from agents.cli import generate as generate_cli
 
     for argv in ([str(tmp_path)], [str(tmp_path), "--n", "0"], [str(tmp_path), "--which", "best"]):
         with pytest.raises(SystemExit) as info:

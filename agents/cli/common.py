@@ -1,4 +1,4 @@
-"""Option parsing, the run folder's claim, Ctrl-C and the printed rows, shared by the example scripts."""
+"""What the commands share: option types, one-line errors, the run folder's claim, Ctrl-C, the printed rows."""
 
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def new_output_dir(text: str) -> Path:
         shown = describe_names(names)
         raise argparse.ArgumentTypeError(f"{text!r} is not empty ({shown}): choose a new or empty folder")
     return path
+
+
+def program(command: str, script: str) -> str:
+    """The name errors start with: the example ``script`` when this process runs it, else ``seqgan-gym command``."""
+    return script if Path(sys.argv[0]).name == script else f"seqgan-gym {command}"
+
+
+def rerun(command: str, script: str) -> str:
+    """How to start ``command`` again the way this process was started (the example script or the console command)."""
+    started = Path(sys.argv[0])
+    if started.name != script:
+        return f"seqgan-gym {command}"
+    with contextlib.suppress(ValueError):  # shorter, when run from above the script's folder
+        started = started.resolve().relative_to(Path.cwd())
+    return f"python {started}"
 
 
 def bad_input(prog: str, message: str) -> NoReturn:

@@ -1,0 +1,55 @@
+"""The ``seqgan-gym`` console command: train, generate from and evaluate SeqGAN runs.
+
+    seqgan-gym train-oracle [options]   # Algorithm 1 on the oracle benchmark (agents/cli/train_oracle.py)
+    seqgan-gym train-text [options]     # on a text corpus, scored by BLEU (agents/cli/train_text.py)
+    seqgan-gym generate RUN [options]   # samples of a run's generator, decoded for text (agents/cli/generate.py)
+    seqgan-gym evaluate [RUN] [options] # NLL-oracle, NLL-test, BLEU, Self-BLEU (agents/cli/evaluate.py)
+
+``seqgan-gym COMMAND --help`` lists a command's options. The scripts in ``examples/`` run the same
+commands from a clone; ``python -m agents.cli`` is this command without the installed script.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import seqgan_gym
+
+#: Each command and the module whose ``main(argv)`` runs it.
+COMMANDS: dict[str, str] = {
+    "train-oracle": "agents.cli.train_oracle",
+    "train-text": "agents.cli.train_text",
+    "generate": "agents.cli.generate",
+    "evaluate": "agents.cli.evaluate",
+}
+
+
+def usage() -> str:
+    return __doc__.split("\n\n")[1] if __doc__ else ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console command: run ``seqgan-gym COMMAND ARGS...`` and exit with status 0 (errors: 2, Ctrl-C: 130)."""
+    run(argv)
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> Any:
+    """Run ``COMMAND ARGS...`` and return what the command's ``main`` returns (a summary, scores, samples).
+
+    An unknown command is one line on stderr and ``SystemExit(2)``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(f"usage: seqgan-gym COMMAND [options]\n\n{usage()}")
+        return None
+    if args[0] == "--version":
+        print(f"seqgan-gym {seqgan_gym.__version__}")
+        return None
+    if args[0] not in COMMANDS:
+        sys.stderr.write(f"seqgan-gym: error: unknown command {args[0]!r}; choose one of {', '.join(COMMANDS)}\n")
+        raise SystemExit(2)
+    return importlib.import_module(COMMANDS[args[0]]).main(args[1:])

@@ -1,0 +1,46 @@
+"""Print samples of a trained run's generator: decoded text for a text run, token ids for an oracle run.
+
+    seqgan-gym generate results/text_coco --n 5
+    seqgan-gym generate results/text_coco --n 5 --temperature 0.8 --seed 3
+    seqgan-gym generate results/text_coco --which mle      # the MLE-only control
+
+The run's folder is all it needs (``checkpoint.pt``, and ``vocabulary.json`` for text), at any
+point of the run; nothing in them is unpickled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agents.checkpoint import CheckpointError
+from agents.cli.common import OneLineParser, bad_input, int_at_least, program, seed, temperature
+from agents.generate import GENERATORS, generate
+
+PROG = program("generate", "generate.py")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", help="a run's folder (the --out of train-text or train-oracle)")
+    parser.add_argument("--n", type=int_at_least(1), default=10, help="how many samples (10)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the samples, 0 to 2**32 - 1 (0)")
+    parser.add_argument("--temperature", type=temperature, default=1.0, help="τ > 0 (1: the generator's own)")
+    parser.add_argument("--which", choices=GENERATORS, default="method", help="G_θ (method) or the MLE control")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> list[str]:
+    args = build_parser().parse_args(argv)
+    try:
+        lines = generate(args.run, args.n, seed=args.seed, temperature=args.temperature, which=args.which)
+    except (CheckpointError, ValueError, ImportError) as err:
+        bad_input(PROG, f"{args.run}: {err}")
+    for line in lines:
+        print(line)
+    return lines
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,154 @@
+"""The ``seqgan-gym`` console command: installed with the package, each subcommand run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import tiny_config
+
+from agents.cli import COMMANDS
+from agents.cli import run as console_run
+from agents.cli.common import program, rerun
+from agents.cli.evaluate import read_token_ids
+from seqgan_gym.metrics import nll_oracle
+from seqgan_gym.oracle import OracleLSTM
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The installed script, beside this interpreter (``pip install`` puts it there).
+SCRIPT = Path(sys.executable).parent / "seqgan-gym"
+WORDS = ["a", "man", "dog", "rides", "sits", "on", "the", "horse", "bench", "beach", "."]
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, check=check, env=env)
+
+
+def _corpus(path: Path, n: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    path.write_text("".join(" ".join(rng.choice(WORDS, size=rng.integers(3, 8))) + "\n" for _ in range(n)))
+    return path
+
+
+def test_the_package_declares_the_command_and_ships_its_modules(tmp_path: Path) -> None:
+    """What ``pip install .`` installs: the wheel's entry point and every command's module."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("seqgan_gym-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (entry_points,) = [n for n in names if n.endswith("entry_points.txt")]
+        text = archive.read(entry_points).decode()
+    assert "[console_scripts]" in text and "seqgan-gym = agents.cli:main" in text
+    for module in COMMANDS.values():
+        assert module.replace(".", "/") + ".py" in names
+    assert "agents/cli/common.py" in names and "seqgan_gym/tokenizers.py" in names
+
+
+def test_help_version_and_unknown_commands() -> None:
+    assert SCRIPT.is_file(), "the package is not installed with its console script (pip install -e .)"
+    shown = _run("--help").stdout
+    assert all(name in shown for name in COMMANDS)
+    assert _run("--version").stdout.startswith("seqgan-gym ")
+    wrong = _run("train", check=False)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "train-oracle" in wrong.stderr
+    bad = _run("train-oracle", "--preset", "huge", check=False)
+    assert (
+        bad.returncode == 2 and bad.stderr.startswith("seqgan-gym train-oracle: error: ") and "--preset" in bad.stderr
+    )
+
+
+def test_errors_name_the_command_as_it_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "examples" / "train_oracle.py")])
+    assert program("train-oracle", "train_oracle.py") == "train_oracle.py"
+    assert rerun("train-oracle", "train_oracle.py").endswith("examples/train_oracle.py")
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT)])
+    assert program("train-oracle", "train_oracle.py") == "seqgan-gym train-oracle"
+    assert rerun("train-oracle", "train_oracle.py") == "seqgan-gym train-oracle"
+
+
+def test_train_oracle_then_generate_and_evaluate(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tiny_config(mle_epochs=1, d_pretrain_rounds=1, adversarial_epochs=1).to_dict()))
+    out = tmp_path / "run"
+    trained = _run("train-oracle", "--config", str(config), "--out", str(out), "--no-progress")
+    assert trained.stderr == "" and "seqgan_minus_mle" in trained.stdout
+    assert (out / "summary.json").is_file() and (out / "samples.txt").is_file()
+
+    lines = _run("generate", str(out), "--n", "5", "--seed", "2").stdout.splitlines()
+    assert len(lines) == 5 and all(len(line.split()) == 6 for line in lines)  # token ids, T = 6 a line
+
+    scores = tmp_path / "scores.json"
+    _run("evaluate", str(out), "--samples", str(out / "samples.txt"), "--json", str(scores))
+    written = json.loads(scores.read_text())
+    oracle = OracleLSTM.seeded(3, 12, 6, 8, 8)  # the tiny config's oracle
+    expected = nll_oracle(oracle, read_token_ids(str(out / "samples.txt"), 12, 6))
+    assert written["nll_oracle"] == pytest.approx(expected, rel=1e-6)
+    fresh = console_run(["evaluate", str(out), "--n", "40", "--seed", "1"])
+    assert fresh["n"] == 40 and fresh["nll_oracle"] > 0 and fresh["nll_test"] > 0
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 2 3\n")
+    refused = _run("evaluate", str(out), "--samples", str(bad), check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "line 1" in refused.stderr
+
+
+def test_train_text_then_generate_and_evaluate_a_samples_file(tmp_path: Path) -> None:
+    train, test = _corpus(tmp_path / "train.txt", 48, 0), _corpus(tmp_path / "test.txt", 30, 1)
+    out = tmp_path / "text"
+    tiny = ["--mle-epochs", "2", "--d-pretrain-rounds", "1", "--adversarial-epochs", "1", "--batch-size", "8"]
+    tiny += ["--n-rollouts", "2", "--n-negatives", "16", "--n-eval", "12", "--no-progress"]
+    _run("train-text", "--corpus", str(train), "--test-corpus", str(test), *tiny, "--out", str(out))
+    lines = _run("generate", str(out), "--n", "30", "--temperature", "0.7").stdout.splitlines()
+    assert len(lines) == 30 and all(word in WORDS for line in lines for word in line.split())
+
+    samples = tmp_path / "samples.txt"
+    samples.write_text("a man rides the horse\nthe dog sits on the bench .\n")
+    shown = _run("evaluate", "--samples", str(samples), "--corpus", str(train), "--test-corpus", str(test)).stdout
+    scores = dict(line.split(maxsplit=1) for line in shown.splitlines())
+    assert {"bleu2", "bleu5", "self_bleu2", "self_bleu4"} <= set(scores) and scores["n"] == "2"
+    assert 0 < float(scores["bleu2"]) <= 1
+    from_run = console_run(["evaluate", str(out), "--samples", str(out / "samples_text.txt")])
+    assert from_run["n"] == 12 and 0 <= from_run["bleu2"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["evaluate"], "--samples"),
+        (["evaluate", "--samples", __file__], "--corpus / --oracle-file"),
+        (["evaluate", "somewhere", "--corpus", "coco"], "--corpus / --oracle-file"),
+        (["evaluate", "no-such-run"], "no-such-run"),
+        (["generate", "no-such-run"], "no-such-run"),
+        (["generate"], "run"),
+    ],
+)
+def test_bad_input_is_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        console_run(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err, err
+
+
+def test_examples_run_the_same_commands(tmp_path: Path) -> None:
+    """``python examples/X.py`` is the command, its errors named by the script the user typed."""
+    for name in ("train_oracle", "train_text", "generate"):
+        script = ROOT / "examples" / f"{name}.py"
+        shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=True)
+        assert shown.stdout.startswith(f"usage: {name}.py")
+    wrong = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "generate.py"), str(tmp_path)], capture_output=True, text=True
+    )
+    assert wrong.returncode == 2 and wrong.stderr.startswith("generate.py: error: ")
