@@ -3,11 +3,12 @@
 In a run's ``out_dir``: ``config.json``; ``metrics.csv``, one row per epoch (columns
 :data:`METRIC_COLUMNS`), rewritten atomically after every row; ``tensorboard/``, Figure 2's curves,
 the losses and, at each evaluation, the first :data:`TEXT_SAMPLES` samples as text (tag
-``samples/<phase>``); ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`); and, once the schedule is
-done, ``samples.txt`` (the final samples, one sequence of token ids per line), ``generator.zip``
-(``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`). A text run also keeps
-``vocabulary.json`` (:mod:`agents.text_runs`) and ``samples_text.txt`` (the final samples decoded);
-its TensorBoard samples are decoded text, and its curves are NLL-test (there is no oracle).
+``samples/<phase>``); ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`; ``nll_test.png`` for a
+text run); and, once the schedule is done, ``samples.txt`` (the final samples, one sequence of token
+ids per line), ``generator.zip`` (``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
+A text run also keeps ``vocabulary.json`` (:mod:`agents.text_runs`) and ``samples_text.txt`` (the
+final samples decoded); its TensorBoard samples are decoded text, and its curves are NLL-test (there
+is no oracle).
 
 TensorBoard's event files are rewritten from the rows whenever a process starts writing them, so a
 resumed run shows each epoch once (the units a crash cut short run again, and their points with them).
@@ -54,6 +55,7 @@ RUN_FILES: tuple[str, ...] = (
     "config.json",
     "metrics.csv",
     "nll_oracle.png",
+    "nll_test.png",
     "checkpoint.pt",
     "samples.txt",
     "generator.zip",
@@ -142,10 +144,10 @@ class RunRecords:
             write_vocabulary(self.out_dir, self.corpus)
 
     def write_plot(self) -> Path:
-        """``nll_oracle.png``: Figure 2 from the rows so far (NLL-test for a text run)."""
+        """``nll_oracle.png``: Figure 2 from the rows so far (a text run's ``nll_test.png``: it has no oracle)."""
         assert self.out_dir is not None
         title = figure2_title([self.config.to_dict()])
-        path = self.out_dir / "nll_oracle.png"
+        path = self.out_dir / f"{self.config.metric}.png"
         return plot_nll_oracle(self.rows, path, title=title, method=self.config.method, metric=self.config.metric)
 
     def lines(self, samples: torch.Tensor) -> list[str]:

@@ -54,8 +54,7 @@ def _train_bpe() -> tokenizers.Tokenizer:
 
 @pytest.fixture(scope="module")
 def bpe() -> tokenizers.Tokenizer:
-    pytest.importorskip("tokenizers")  # the optional package (the text and dev extras); only these tests need it
-    return _train_bpe()
+    return _train_bpe()  # tokenizers: an optional package of the package, in the test tools (the dev extra)
 
 
 @pytest.fixture
@@ -266,3 +265,26 @@ def test_a_tokenizer_of_ones_own_and_lines_it_turns_into_nothing(tmp_path: Path)
     digits.write_text("12\n3\n", encoding="utf-8")
     with pytest.raises(ValueError, match="the tokenizer turns no line into any token"):
         TextCorpus.load(digits, tokenizer=Letters())
+
+
+def test_a_run_with_a_huggingface_tokenizer_generates_words(bpe: tokenizers.Tokenizer, tmp_path: Path) -> None:
+    """Train on BPE pieces, then generate from the run's folder alone: text, not pieces like 'Ġman'."""
+    from agents.generate import generate
+    from agents.seqgan import SeqGANTrainer
+    from agents.text_runs import text_config
+
+    train, test = tmp_path / "train.txt", tmp_path / "test.txt"
+    train.write_text("\n".join(TRAIN * 4) + "\n", encoding="utf-8")
+    test.write_text("\n".join(TEST) + "\n", encoding="utf-8")
+    bpe.save(str(tmp_path / "tokenizer.json"))
+    sizes = {"emb_dim": 8, "hidden_dim": 8, "mle_epochs": 2, "d_pretrain_rounds": 1, "d_pretrain_epochs": 1}
+    sizes |= {"adversarial_epochs": 1, "batch_size": 8, "n_rollouts": 2, "n_negatives": 16, "n_eval": 12}
+    config = text_config(train, test_corpus=test, tokenizer=tmp_path / "tokenizer.json", **sizes)
+    out = tmp_path / "run"
+    SeqGANTrainer(config, out).run()
+    (tmp_path / "tokenizer.json").unlink()  # the run's vocabulary.json holds the tokenizer itself
+    lines = generate(out, 40, seed=1)
+    words = {w for line in lines for w in line.split()}
+    assert words and not any("Ġ" in w for w in words)
+    pieces = set(make_tokenizer(bpe).split(" ".join(TRAIN)))
+    assert any(p.startswith("Ġ") for p in pieces)  # the tokens were pieces; the decoded text is not

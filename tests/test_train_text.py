@@ -74,7 +74,8 @@ def test_tiny_run_writes_bleu_table_samples_and_a_folder_to_generate_from(tmp_pa
     assert metrics[0].startswith("phase,epoch") and len(metrics) == 1 + 1 + 2 + 2 + 1 + 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["nll_test_seqgan"] > 0 and "nll_oracle_seqgan" not in summary
-    assert (out / "nll_oracle.png").stat().st_size > 0 and (out / "checkpoint.pt").is_file()
+    assert (out / "nll_test.png").stat().st_size > 0 and not (out / "nll_oracle.png").exists()
+    assert (out / "checkpoint.pt").is_file()
     decoded = (out / "samples_text.txt").read_text().splitlines()
     assert len(decoded) == 12 and all(w in WORDS for line in decoded for w in line.split())
     assert "quality_diversity" not in result and not (out / "quality_diversity.md").exists()
@@ -136,6 +137,15 @@ def test_char_tokenizer_keeps_spaces_through_the_run(tmp_path: Path) -> None:
     assert json.loads((out / VOCABULARY_NAME).read_text())["vocabulary"]["tokenizer"]["kind"] == "char"
     real = vocabulary.decode(config_real_first_line(train, vocabulary, config.seq_len))
     assert real == train.read_text().splitlines()[0]  # decoding gives the sentence back, spaces and all
+    # TensorBoard shows an evaluation's samples decoded, as samples_text.txt holds the final ones.
+    from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={TENSORS: 0})
+    events.Reload()
+    last = events.Tensors("samples/adversarial/text_summary")[-1].tensor_proto.string_val[0].decode()
+    shown = last.split("\n\n")
+    assert shown == (out / "samples_text.txt").read_text().split("\n")[:5]
+    assert any(" " in line for line in shown)  # text with its spaces, not token ids
 
 
 def config_real_first_line(train: Path, vocabulary, seq_len: int) -> list[int]:

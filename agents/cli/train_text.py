@@ -24,7 +24,7 @@ against Self-BLEU-4: does SeqGAN lie beyond the MLE generators' temperature fron
 
 Writes to --out (a new or empty folder, locked while the run goes on) the trainer's files
 (config.json, vocabulary.json, metrics.csv, tensorboard/ with decoded samples, checkpoint.pt,
-nll_oracle.png with NLL-test, samples.txt, samples_text.txt, generator.zip, summary.json) and, at the
+nll_test.png (Figure 2 with NLL-test), samples.txt, samples_text.txt, generator.zip, summary.json) and, at the
 end, results.md and results.json (the BLEU table), samples_seqgan.txt and samples_mle.txt, and
 quality_diversity.md. Ctrl-C stops with the --resume command to continue (exit status 130).
 """
