@@ -121,6 +121,10 @@ def test_train_text_then_generate_and_evaluate_a_samples_file(tmp_path: Path) ->
     assert 0 < float(scores["bleu2"]) <= 1
     from_run = console_run(["evaluate", str(out), "--samples", str(out / "samples_text.txt")])
     assert from_run["n"] == 12 and 0 <= from_run["bleu2"] <= 1
+    # The samples train-text scored, read back from their file: the same numbers as its table.
+    table = json.loads((out / "results.json").read_text())["table"]["SeqGAN"]
+    again = console_run(["evaluate", str(out), "--samples", str(out / "samples_seqgan.txt")])
+    assert {k: again[k] for k in table} == table
 
 
 @pytest.mark.parametrize(

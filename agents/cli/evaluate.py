@@ -89,7 +89,12 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _words(path: str) -> list[list[str]]:
-    return [line.split() for line in read_lines(Path(path), "--samples")]
+    """The words of each line of a text samples file; an empty line is an empty sample (its BLEU is 0)."""
+    read_lines(Path(path), "--samples")  # readable UTF-8 text with a line in it, or a clear error
+    lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
+    if lines[-1] == "":  # the newline that ends the last line
+        lines.pop()
+    return [line.split() for line in lines]
 
 
 def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
