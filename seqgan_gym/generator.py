@@ -230,6 +230,8 @@ class TokenLSTM(nn.Module):
         n = check_int("n", n, minimum=0)
         batch_size = check_int("batch_size", batch_size, minimum=1)
         temperature = check_temperature(temperature)
+        # The batches and their concatenation: refused at once, not after hours of sampling.
+        check_memory(f"sample(n={n}) of seq_len={self.seq_len} token ids", 2 * 8 * n * self.seq_len)
         out = [self._sample_batch(rows.stop - rows.start, generator, temperature) for rows in chunks(n, batch_size)]
         if not out:
             return torch.zeros(0, self.seq_len, dtype=torch.long, device=self.device)

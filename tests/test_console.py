@@ -98,6 +98,9 @@ def test_train_oracle_then_generate_and_evaluate(tmp_path: Path) -> None:
     fresh = console_run(["evaluate", str(out), "--n", "40", "--seed", "1"])
     assert fresh["n"] == 40 and fresh["nll_oracle"] > 0 and fresh["nll_test"] > 0
 
+    huge = _run("generate", str(out), "--n", str(10**12), check=False)  # refused at once, not sampled for hours
+    assert huge.returncode == 2 and huge.stderr.count("\n") == 1 and "memory" in huge.stderr, huge.stderr
+
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2 3\n")
     refused = _run("evaluate", str(out), "--samples", str(bad), check=False)
@@ -136,6 +139,8 @@ def test_train_text_then_generate_and_evaluate_a_samples_file(tmp_path: Path) ->
         (["evaluate", "no-such-run"], "no-such-run"),
         (["generate", "no-such-run"], "no-such-run"),
         (["generate"], "run"),
+        (["evaluate", "--samples", __file__, "--corpus", "nosuch.txt"], "--corpus"),
+        (["train-text", "--seq-len", "20000"], "--seq-len"),
     ],
 )
 def test_bad_input_is_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture) -> None:

@@ -110,7 +110,7 @@ def test_builtin_corpora() -> None:
     assert max(len(s) for s in poems.train) == 24  # T = 24 keeps every poem
     assert not set(poems.train) & set(poems.test)  # the held-out split is disjoint from the training set
     assert poems.vocabulary.tokenizer.kind == "word" and len(poems.train[0]) == 24
-    # poems.txt separates its characters with spaces: its words are the characters the char level used to give.
+    # poems.txt separates its characters with spaces: its words are its characters.
     lines = read_lines(data_file("poems.txt"), "corpus")
     assert all(line.split() == [c for c in line if not c.isspace()] for line in lines)
     # BLEU is word-level whatever the tokenizer: for the built-in corpora its words are the tokens.

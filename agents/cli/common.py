@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,6 +17,7 @@ from agents.checkpoint import CHECKPOINT_NAME
 from agents.config import MAX_SEED
 from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
 from seqgan_gym.sampling import check_temperature
+from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -133,6 +135,25 @@ def temperature(text: str) -> float:
         return check_temperature(float(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+
+
+def corpus_name(text: str) -> str:
+    """An argparse ``type`` for a corpus: a built-in one, or a readable UTF-8 text file (checked by loading it)."""
+    if text in BUILTIN_CORPORA:
+        return text
+    try:
+        existing_file(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {list(BUILTIN_CORPORA)} or a text file, got {text!r}"
+        ) from None
+    try:  # empty, binary or not UTF-8: refused here, before any training
+        with warnings.catch_warnings():  # a default T that drops lines is said once, when the run loads it
+            warnings.simplefilter("ignore")
+            TextCorpus.load(text)
+    except (OSError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 #: An argparse ``type`` for a seed: numpy takes seeds below 2**32 (``SeqGANConfig`` checks the same).

@@ -25,7 +25,16 @@ from typing import Any
 import torch
 
 from agents.checkpoint import CheckpointError
-from agents.cli.common import OneLineParser, bad_input, existing_file, int_at_least, program, seed, temperature
+from agents.cli.common import (
+    OneLineParser,
+    bad_input,
+    corpus_name,
+    existing_file,
+    int_at_least,
+    program,
+    seed,
+    temperature,
+)
 from agents.generate import GENERATORS, load_run_generator
 from agents.run_benchmark import RunBenchmark
 from seqgan_gym._io import atomic_write_json
@@ -115,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("run", nargs="?", default=None, help="a run's folder (the --out of train-oracle or train-text)")
     parser.add_argument("--samples", type=existing_file, default=None, help="a samples file to score")
-    parser.add_argument("--corpus", default=None, help=f"without a run: {' or '.join(BUILTIN_CORPORA)} or a file")
-    parser.add_argument("--test-corpus", type=existing_file, default=None, help="the test file of a --corpus file")
+    parser.add_argument(
+        "--corpus", type=corpus_name, default=None, help=f"without a run: {' or '.join(BUILTIN_CORPORA)} or a file"
+    )
+    parser.add_argument("--test-corpus", type=corpus_name, default=None, help="the test file of a --corpus file")
     parser.add_argument("--oracle-file", type=existing_file, default=None, help="without a run: the authors' oracle")
     parser.add_argument("--which", choices=GENERATORS, default="method", help="G_θ (method) or the MLE control")
     parser.add_argument("--n", type=int_at_least(2), default=2000, help="samples the run's generator draws (2000)")

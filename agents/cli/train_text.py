@@ -36,7 +36,6 @@ import contextlib
 import copy
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -48,8 +47,10 @@ from agents.cli.common import (
     OneLineParser,
     bad_input,
     claim_run_folder,
+    corpus_name,
     existing_file,
     int_at_least,
+    int_in_range,
     log,
     output_dir,
     print_row,
@@ -62,6 +63,7 @@ from agents.cli.common import (
 from agents.seqgan import CheckpointError, SeqGANConfig, SeqGANTrainer
 from agents.streams import EVAL_STREAM, stream_seed
 from agents.text_runs import TEXT_DEFAULTS, text_config
+from seqgan_gym._checks import MAX_SEQ_LEN
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.generator import LSTMGenerator
@@ -210,24 +212,6 @@ def markdown(result: dict[str, Any], corpus: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _corpus(text: str) -> str:
-    if text in BUILTIN_CORPORA:
-        return text
-    try:
-        existing_file(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected one of {list(BUILTIN_CORPORA)} or a text file, got {text!r}"
-        ) from None
-    try:  # empty, binary or not UTF-8: refused here, before any training
-        with warnings.catch_warnings():  # a default T that drops lines is said once, when the run loads it
-            warnings.simplefilter("ignore")
-            TextCorpus.load(text)
-    except (OSError, ValueError) as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-    return text
-
-
 def _tokenizer(text: str) -> str:
     if text in ("word", "char"):
         return text
@@ -242,12 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     defaults = {**SeqGANConfig().to_dict(), **TEXT_DEFAULTS}
-    parser.add_argument("--corpus", type=_corpus, default="coco", help="coco (default), poems, or a text file")
-    parser.add_argument("--test-corpus", type=_corpus, default=None, help="test sentences for a corpus file")
+    parser.add_argument("--corpus", type=corpus_name, default="coco", help="coco (default), poems, or a text file")
+    parser.add_argument("--test-corpus", type=corpus_name, default=None, help="test sentences for a corpus file")
     parser.add_argument(
         "--tokenizer", type=_tokenizer, default="word", help="word (default), char, or a tokenizer.json"
     )
-    parser.add_argument("--seq-len", type=int_at_least(1), default=None, help="T (default: the corpus')")
+    parser.add_argument("--seq-len", type=int_in_range(1, MAX_SEQ_LEN), default=None, help="T (default: the corpus')")
     parser.add_argument("--out", type=output_dir, default=None, help="output folder (default: results/text_<corpus>)")
     parser.add_argument("--resume", type=output_dir, default=None, metavar="OUT", help="continue the run in OUT")
     for name, minimum, text in (
