@@ -87,6 +87,22 @@ class _AfterEachUpdate(BaseCallback):
         except AttributeError as err:
             raise AttributeError(f"{type(self).__name__} needs a seqgan-gym env with {name!r}: {err}") from err
 
+    def _other_copies(self, name: str, own: Any) -> list[int]:
+        """The sub-envs that hold a copy of ``name`` other than ``own``: they are sent its weights.
+
+        A batched seqgan-gym env (``make_sb3_vec_env``) holds one D and one G_β for all its sub-envs:
+        none. SB3's ``make_vec_env`` (and RL Zoo, which uses it) builds one env, so one D and one G_β,
+        per sub-env; a ``SubprocVecEnv`` hands back pickled copies, so every worker holds another.
+        Asking twice tells the two apart: a sub-env in this process answers with the same object.
+        """
+        first, again = self.training_env.get_attr(name), self.training_env.get_attr(name)
+        return [i for i, (a, b) in enumerate(zip(first, again, strict=True)) if not (a is b and a is own)]
+
+    def _send_weights(self, method: str, module: torch.nn.Module, indices: list[int]) -> None:
+        """``module``'s weights to the sub-envs ``indices`` through their ``method`` (``VecEnv.env_method``)."""
+        if indices:
+            self.training_env.env_method(method, module.state_dict(), indices=indices)
+
 
 class DiscriminatorTrainingCallback(_AfterEachUpdate):
     """Train the env's discriminator after every generator update (paper: d_steps=5, k_epochs=3).
@@ -126,22 +142,34 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         self.optimizer = optimizer
         self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
         self.last_loss = math.nan
+        self._discriminator: Discriminator | None = None
+        self._real: torch.Tensor | None = None
+        self._other_discriminators: list[int] = []
+        self._env_of_discriminator: Any = None
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
-        discriminator = self._env_attr("discriminator")
-        if not isinstance(discriminator, Discriminator):  # e.g. PG-BLEU's fixed BLEUReward
-            raise TypeError(
-                "DiscriminatorTrainingCallback trains the env's Discriminator; this env scores with a "
-                f"{type(discriminator).__name__}, which has nothing to train"
-            )
+        if self._env_of_discriminator is not self.training_env:  # keep a worker's copy (and its optimiser)
+            discriminator = self._env_attr("discriminator")
+            if not isinstance(discriminator, Discriminator):  # e.g. PG-BLEU's fixed BLEUReward
+                raise TypeError(
+                    "DiscriminatorTrainingCallback trains the env's Discriminator; this env scores with a "
+                    f"{type(discriminator).__name__}, which has nothing to train"
+                )
+            self._discriminator, self._real = discriminator, self._env_attr("real_data")
+            self._other_discriminators = self._other_copies("discriminator", discriminator)
+            self._env_of_discriminator = self.training_env
+        discriminator = self._discriminator
+        assert discriminator is not None
+        self._send_weights("load_discriminator_state", discriminator, self._other_discriminators)
         if self.n_negatives is not None:  # checked now, not after the first generator update
             n, t = self.n_negatives, discriminator.seq_len
             # The negatives and as many positives, int64 token ids each.
             check_memory(f"n_negatives={n} (with as many real sequences, of seq_len={t})", 2 * 8 * n * t)
 
     def after_update(self) -> None:
-        discriminator, real = self._env_attr("discriminator"), self._env_attr("real_data")
+        discriminator, real = self._discriminator, self._real
+        assert discriminator is not None and real is not None
         if self.optimizer is None:
             self.optimizer = discriminator_optimizer(discriminator, self.lr)
         n_fake = len(real) if self.n_negatives is None else self.n_negatives
@@ -154,11 +182,12 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
                 self.last_loss = train_discriminator(
                     discriminator, positives, fake, self.optimizer, self.k_epochs, self.batch_size, self._random
                 )
+        self._send_weights("load_discriminator_state", discriminator, self._other_discriminators)
         self.logger.record("discriminator/loss", self.last_loss)
 
 
 class RolloutPolicySync(_AfterEachUpdate):
-    """β ← θ after every generator update, as in the paper's Algorithm 1 (the default).
+    """β ← θ after every generator update, as in the paper's Algorithm 1 (the default), and when training starts.
 
     The reference code (LantaoYu/SeqGAN) computes a blend β ← 0.8·β + 0.2·θ in
     ``Rollout.update_params()``, but its rollout sampling graph is built once from ``tf.identity``
@@ -184,11 +213,16 @@ class RolloutPolicySync(_AfterEachUpdate):
             if value is not None and not isinstance(value, TokenLSTM):
                 raise TypeError(f"{name} must be a TokenLSTM (e.g. LSTMGenerator) or None, got {type(value).__name__}")
         self.rollout_policy, self.generator = rollout_policy, generator
+        self._other_rollout_policies: list[int] = []
+        self._env_of_rollout_policy: Any = None
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
         if self.rollout_policy is None:
             self.rollout_policy = self._env_attr("rollout_policy")
+        if self._env_of_rollout_policy is not self.training_env:
+            self._other_rollout_policies = self._other_copies("rollout_policy", self.rollout_policy)
+            self._env_of_rollout_policy = self.training_env
         if self.generator is None:
             self.generator = policy_generator(self.model)
         if self.generator is None:
@@ -203,16 +237,24 @@ class RolloutPolicySync(_AfterEachUpdate):
             )
         ):
             raise ValueError("rollout_policy and generator must have the same architecture")
+        if self.update_rate == 0.0:  # G_β starts as G_θ (a no-op when they agree; an env's fresh G_β does not)
+            self._copy_theta(blend=False)
+        self._send_weights("load_rollout_policy_state", self.rollout_policy, self._other_rollout_policies)
 
     @torch.no_grad()
-    def after_update(self) -> None:
+    def _copy_theta(self, blend: bool) -> None:
         beta, theta = self.rollout_policy, self.generator
         assert beta is not None and theta is not None
         for (name, b), t in zip(beta.named_parameters(), theta.parameters(), strict=True):
-            if name == "embedding" or self.update_rate == 0.0:
+            if name == "embedding" or not blend:
                 b.copy_(t)
             else:
                 b.mul_(self.update_rate).add_(t, alpha=1.0 - self.update_rate)
+
+    def after_update(self) -> None:
+        assert self.rollout_policy is not None
+        self._copy_theta(blend=self.update_rate > 0.0)
+        self._send_weights("load_rollout_policy_state", self.rollout_policy, self._other_rollout_policies)
 
 
 class OracleNLLCallback(_AfterEachUpdate):

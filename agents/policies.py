@@ -320,3 +320,23 @@ def check_seqgan_env(env: GymEnv | str | None, verbose: int = 0, algorithm: str 
     except (TypeError, ValueError) as err:
         raise type(err)(f"env must be a SeqGAN env for {algorithm}: {err}") from None
     return env
+
+
+def register_policy_aliases() -> None:
+    """Let SB3's actor-critic algorithms take ``"GeneratorPolicy"`` by name, as they take ``"MlpPolicy"``.
+
+    ``PPO("GeneratorPolicy", env)`` and an RL Zoo yaml's ``policy: GeneratorPolicy`` then work.
+    Adds the name to ``PPO``, ``A2C`` and, when sb3-contrib is installed, ``TRPO``'s ``policy_aliases``;
+    run on ``import agents``.
+    """
+    from stable_baselines3 import A2C, PPO
+
+    algorithms: list[Any] = [A2C, PPO]
+    try:
+        from sb3_contrib import TRPO
+    except ImportError:  # an optional extra
+        pass
+    else:
+        algorithms.append(TRPO)
+    for algorithm in algorithms:
+        algorithm.policy_aliases.setdefault("GeneratorPolicy", GeneratorPolicy)

@@ -14,11 +14,8 @@ SB3 callbacks see every env step (``on_step``) and the episodes of each update
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import zipfile
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -31,31 +28,19 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
+from agents.loading import load_reinforce, save_reinforce
 from agents.policies import LSTMGeneratorPolicy, check_seqgan_env
 from seqgan_gym._checks import (
-    MAX_SEQ_LEN,
-    MAX_VOCAB_SIZE,
     check_device,
     check_float,
     check_int,
-    check_memory,
     describe_non_finite,
-    non_finite_names,
 )
-from seqgan_gym._io import atomic_write, open_zip_entry, read_zip_entry
-from seqgan_gym.generator import parameter_count
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
 
 #: ``None``: plain REINFORCE (the paper's); ``"batch_mean"``: subtract the batch mean of G_t at each step.
 BASELINES: tuple[str | None, ...] = (None, "batch_mean")
-_FORMAT_VERSION = 1
-#: The most bytes a saved model's ``config.json`` may unpack to (a real one is under 1 KB).
-MAX_CONFIG_BYTES = 2**20
-#: Bytes ``policy.pt`` may unpack to per policy parameter (the float32 parameter and Adam's two
-#: moments), plus :data:`_WEIGHTS_SLACK` for torch's framing and the scalars.
-_WEIGHTS_BYTES_PER_PARAMETER = 12
-_WEIGHTS_SLACK = 2**20
 
 
 class REINFORCE(BaseAlgorithm):
@@ -258,32 +243,14 @@ class REINFORCE(BaseAlgorithm):
             self.logger.record("rollout/ep_rew_mean", float(np.mean([ep["r"] for ep in self.ep_info_buffer])))
         self.logger.dump(step=self.num_timesteps)
 
-    # ---- save / load: JSON + a weights-only state dict; loading never unpickles code ----
+    # ---- save / load (agents/loading.py): SB3's zip layout, JSON and weights-only state dicts ----
 
     def save(self, path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Write ``path`` (a zip: ``config.json`` and ``policy.pt``) atomically."""
-        path = Path(path)
-        config = {
-            "format_version": _FORMAT_VERSION,
-            "algorithm": "REINFORCE",
-            "vocab_size": int(self.action_space.n),
-            "seq_len": self.seq_len,
-            "policy_kwargs": {k: getattr(self.policy, k) for k in ("emb_dim", "hidden_dim", "start_token", "init_std")},
-            "learning_rate": self.learning_rate if _is_json(self.learning_rate) else None,
-            "gamma": self.gamma,
-            "max_grad_norm": self.max_grad_norm,
-            "baseline": self.baseline,
-            "num_timesteps": self.num_timesteps,
-            "n_updates": self._n_updates,
-        }
-        state = {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict()}
-        bad = non_finite_names(state)
-        if bad:
-            raise FloatingPointError(f"refusing to save non-finite values in {bad} to {str(path)!r}")
-        with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w") as archive:
-            archive.writestr("config.json", json.dumps(config, indent=2))
-            with archive.open("policy.pt", "w") as weights:
-                torch.save(state, weights)
+        """Write ``path`` atomically, in SB3's zip layout with JSON ``data`` (no pickle).
+
+        A name without a suffix gets ``.zip``, as SB3 adds it (``save("m")`` writes ``m.zip``).
+        """
+        save_reinforce(self, path)
 
     @classmethod
     def load(  # type: ignore[override]
@@ -291,103 +258,23 @@ class REINFORCE(BaseAlgorithm):
         path: str | os.PathLike[str],
         env: GymEnv | None = None,
         device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
         **kwargs: Any,
     ) -> SelfREINFORCE:
         """Load a model written by :meth:`save`. Never unpickles code (``torch.load(weights_only=True)``).
 
         :param env: the env to continue training on (its spaces must match), or ``None``.
+        :param custom_objects: print_system_info: force_reset: SB3's ``load`` arguments, taken so that its
+            tools (RL Zoo's ``enjoy``) can call this; the file holds no pickle for them to replace.
         """
         _check_device(device)
         env = check_seqgan_env(env)
-        path = Path(path)
-        # Untrusted bytes: truncated or forged files fail in many ways. What a file may ask for is
-        # bounded before it is read: config.json by MAX_CONFIG_BYTES, then the policy's size (from
-        # the config, checked against memory) bounds policy.pt, each from its zip header.
-        try:
-            with zipfile.ZipFile(path) as archive:
-                config = json.loads(read_zip_entry(archive, "config.json", MAX_CONFIG_BYTES))
-        except Exception as err:
-            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
-        if not isinstance(config, dict) or config.get("algorithm") != "REINFORCE":
-            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: its config.json names no REINFORCE model")
-        if config.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(
-                f"{str(path)!r} has checkpoint format version {config.get('format_version')!r}; this version "
-                f"reads format version {_FORMAT_VERSION}"
-            )
-        try:
-            v = check_int("vocab_size", config["vocab_size"], minimum=2, maximum=MAX_VOCAB_SIZE)
-            t = check_int("seq_len", config["seq_len"], minimum=1, maximum=MAX_SEQ_LEN)
-            policy_kwargs = config["policy_kwargs"]
-            if not isinstance(policy_kwargs, dict):
-                raise TypeError(f"policy_kwargs must be a dict, got {type(policy_kwargs).__name__}")
-            e = check_int("policy_kwargs['emb_dim']", policy_kwargs.get("emb_dim", 32), minimum=1)
-            h = check_int("policy_kwargs['hidden_dim']", policy_kwargs.get("hidden_dim", 32), minimum=1)
-            n_params = parameter_count(v, e, h)
-            # The parameters, their gradients and Adam's two moments: float32 each.
-            check_memory(
-                f"its policy (vocab_size={v}, emb_dim={e}, hidden_dim={h}: {n_params:,} parameters)", 16 * n_params
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
-        try:
-            with (
-                zipfile.ZipFile(path) as archive,
-                open_zip_entry(archive, "policy.pt", _WEIGHTS_BYTES_PER_PARAMETER * n_params + _WEIGHTS_SLACK) as f,
-            ):
-                weights = torch.load(f, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
-        if not isinstance(weights, dict) or not {"policy", "optimizer"} <= weights.keys():
-            raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: policy.pt holds no policy and optimizer")
-        bad = non_finite_names(weights)
-        if bad:
-            raise ValueError(f"{str(path)!r} holds non-finite values in {bad}")
-        try:
-            model = cls(
-                "LSTMGeneratorPolicy",
-                env,
-                learning_rate=config["learning_rate"] if config["learning_rate"] is not None else 0.01,
-                gamma=config["gamma"],
-                max_grad_norm=config["max_grad_norm"],
-                baseline=config["baseline"],
-                policy_kwargs=config["policy_kwargs"],
-                device=device,
-                _init_setup_model=False,
-                **kwargs,
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
-        if env is None:  # the spaces alone are enough for predict()
-            model.observation_space = spaces.Box(0, v, (t,), np.int64)
-            model.action_space = spaces.Discrete(v)
-        elif (int(model.action_space.n), model.seq_len) != (v, t):
-            raise ValueError(
-                f"env has vocab_size={int(model.action_space.n)}, seq_len={model.seq_len}; the checkpoint "
-                f"{str(path)!r} vocab_size={v}, seq_len={t}"
-            )
-        try:
-            model._setup_model()
-            model.policy.load_state_dict(weights["policy"])
-            model.policy.optimizer.load_state_dict(weights["optimizer"])
-            model.num_timesteps = check_int("num_timesteps", config["num_timesteps"], minimum=0)
-            model._n_updates = check_int("n_updates", config["n_updates"], minimum=0)
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise ValueError(
-                f"{str(path)!r} does not fit its own configuration (vocab_size={v}, seq_len={t}): {err}"
-            ) from err
-        return model
+        return load_reinforce(cls, path, env, device, **kwargs)  # type: ignore[return-value]
 
 
 def _check_device(device: torch.device | str) -> None:
     """A ``ValueError`` for a device torch cannot use here (it would accept ``"cuda"`` and fail later)."""
     if not (isinstance(device, str) and device == "auto"):
         check_device(device)
-
-
-def _is_json(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True

@@ -8,8 +8,8 @@ SB3 does not take Gymnasium vector envs. :class:`SB3VecEnv` presents a batched g
     from stable_baselines3 import PPO
     from seqgan_gym.sb3 import make_sb3_vec_env
 
-    env = make_sb3_vec_env("SeqGAN-Oracle-v0", n_envs=64, n_rollouts=16)
-    model = PPO("MlpPolicy", env, gamma=0.0)
+    env = make_sb3_vec_env("SeqGAN-Oracle-v0", n_envs=64, n_rollouts=16)  # with a VecMonitor
+    model = PPO("GeneratorPolicy", env, gamma=0.0)
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium.envs.registration import EnvSpec, load_env_creator
 from gymnasium.vector import AutoresetMode, VectorEnv
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from seqgan_gym._checks import check_int
 from seqgan_gym.envs import SequenceGenerationVectorEnv
-from seqgan_gym.generator import LSTMGenerator, TokenLSTM
+from seqgan_gym.generator import TokenLSTM
 from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper
 
 
@@ -165,8 +164,9 @@ def make_sb3_vec_env(
     n_rollouts: int | None = 16,
     rollout_policy: TokenLSTM | None = None,
     reward_mode: str = "q",
+    monitor: bool = True,
     **env_kwargs: Any,
-) -> SB3VecEnv:
+) -> VecEnv:
     """Build the batched env, the Monte Carlo reward wrapper and the SB3 adapter in one call.
 
     :param env_id: a registered seqgan-gym env (:func:`seqgan_env_ids`); other envs (e.g. ``CartPole-v1``)
@@ -177,9 +177,12 @@ def make_sb3_vec_env(
     :param rollout_policy: G_β; ``None`` builds a fresh ``LSTMGenerator`` of the env's size, seed 0 (sync
         it with the agent's generator, e.g. with ``RolloutPolicySync``). Ignored without rollouts.
     :param reward_mode: the wrapper's reward mode (``"q"``).
+    :param monitor: wrap the result in SB3's ``VecMonitor``, so that algorithms log episode returns
+        (``rollout/ep_rew_mean``); ``False`` returns the bare adapter.
     :param env_kwargs: the env's arguments, listed under Arguments of ``TokenGenerationEnv``
         (``SeqGAN-Oracle-v0``) or ``TextGenerationEnv`` (``SeqGAN-Text-v0``).
-    :return: an :class:`SB3VecEnv`; ``.venv`` is the Gymnasium vector env (wrapped).
+    :return: a ``VecMonitor`` over an :class:`SB3VecEnv` (``.unwrapped``), whose ``.venv`` is the
+        Gymnasium vector env (wrapped); the :class:`SB3VecEnv` itself with ``monitor=False``.
     """
     n_envs = check_int("n_envs", n_envs, minimum=1)
     if n_rollouts is not None:
@@ -204,9 +207,6 @@ def make_sb3_vec_env(
         **env_kwargs,
     )
     if n_rollouts is not None:
-        if rollout_policy is None:
-            base = venv.unwrapped
-            init = torch.Generator().manual_seed(0)  # the same G_β whatever the global random state
-            rollout_policy = LSTMGenerator(base.vocab_size, base.seq_len, generator=init).to(base.discriminator.device)
         venv = MonteCarloRewardVectorWrapper(venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode)
-    return SB3VecEnv(venv)
+    env = SB3VecEnv(venv)
+    return VecMonitor(env) if monitor else env

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from seqgan_gym.generator import TokenLSTM
+from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.rollout import MonteCarloQEstimator
 
 #: ``"q"``: r_t = Q_t, the paper's per-step weight (``docs/design.md`` §2). A "difference" reward
@@ -23,13 +23,16 @@ def _check_reward_mode(reward_mode: Any) -> str:
     return reward_mode
 
 
-def _estimator(env: Any, rollout_policy: TokenLSTM, n_rollouts: int) -> MonteCarloQEstimator:
+def _estimator(env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int) -> MonteCarloQEstimator:
     base = env.unwrapped
     if not all(hasattr(base, name) for name in ("discriminator", "vocab_size", "seq_len")):
         raise TypeError(
             "env must be a SeqGAN generation env (a SequenceGenerationEnv or SequenceGenerationVectorEnv such "
             f"as TokenGenerationEnv, possibly wrapped), got {type(base).__name__}"
         )
+    if rollout_policy is None:  # a placeholder of the env's size, the same whatever the global random state
+        init = torch.Generator().manual_seed(0)
+        rollout_policy = LSTMGenerator(base.vocab_size, base.seq_len, generator=init).to(base.discriminator.device)
     estimator = MonteCarloQEstimator(rollout_policy, base.discriminator, n_rollouts)
     if (rollout_policy.vocab_size, rollout_policy.seq_len) != (base.vocab_size, base.seq_len):
         raise ValueError(
@@ -45,12 +48,16 @@ class _MonteCarloRewards:
     rollout_policy: TokenLSTM
     estimator: MonteCarloQEstimator
 
-    def _set_up(self, env: Any, rollout_policy: TokenLSTM, n_rollouts: int, reward_mode: str) -> None:
+    def _set_up(self, env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward_mode: str) -> None:
         self.reward_mode = _check_reward_mode(reward_mode)
         self.estimator = _estimator(env, rollout_policy, n_rollouts)
-        self.rollout_policy = rollout_policy
+        self.rollout_policy = self.estimator.rollout_policy
         self.n_rollouts = self.estimator.n_rollouts
         self._generator: torch.Generator | None = None
+
+    def load_rollout_policy_state(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Give G_β these weights: how ``RolloutPolicySync`` reaches every sub-env's G_β (``env_method``)."""
+        self.rollout_policy.load_state_dict(state_dict)
 
     def _seed_rollouts(self, seed: Any, np_random: np.random.Generator) -> None:
         # A new stream from the env's np_random on every explicit seed, so the same seed gives the
@@ -82,7 +89,9 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
 
     :param env: a ``SequenceGenerationEnv`` such as ``TokenGenerationEnv`` (possibly wrapped).
     :param rollout_policy: G_β, a ``TokenLSTM`` such as ``LSTMGenerator``; it is read live, so
-        updating its parameters in place (β ← θ) takes effect at the next step.
+        updating its parameters in place (β ← θ) takes effect at the next step. ``None`` builds an
+        ``LSTMGenerator`` of the env's size (seed 0) for ``RolloutPolicySync`` to set to G_θ when
+        training starts: how a yaml file (RL Zoo's ``env_wrapper``) can name this wrapper.
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"`` (the only mode; see ``REWARD_MODES``).
     """
@@ -92,7 +101,9 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
             return MonteCarloRewardVectorWrapper(env, *args, **kwargs)
         return super().__new__(cls)
 
-    def __init__(self, env: gym.Env, rollout_policy: TokenLSTM, n_rollouts: int = 16, reward_mode: str = "q") -> None:
+    def __init__(
+        self, env: gym.Env, rollout_policy: TokenLSTM | None = None, n_rollouts: int = 16, reward_mode: str = "q"
+    ) -> None:
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or VectorEnv, got {type(env).__name__}")
         super().__init__(env)
@@ -129,7 +140,9 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
     :param reward_mode: ``"q"``.
     """
 
-    def __init__(self, env: VectorEnv, rollout_policy: TokenLSTM, n_rollouts: int = 16, reward_mode: str = "q") -> None:
+    def __init__(
+        self, env: VectorEnv, rollout_policy: TokenLSTM | None = None, n_rollouts: int = 16, reward_mode: str = "q"
+    ) -> None:
         if not isinstance(env, VectorEnv):
             raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
         super().__init__(env)

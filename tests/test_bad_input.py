@@ -426,7 +426,7 @@ def test_unknown_reward_mode(env, venv, policy: LSTMGenerator, mode: object, vec
 @pytest.mark.parametrize("vector", [False, True])
 def test_rollout_policy_of_the_wrong_type(env, venv, disc: Discriminator, vector: bool) -> None:
     target = venv if vector else env
-    for value in (None, "G", torch.nn.LSTM(2, 2), disc, 3):
+    for value in ("G", torch.nn.LSTM(2, 2), disc, 3):  # None is allowed: a fresh G_β of the env's size
         _raises(TypeError, "rollout_policy", MonteCarloRewardWrapper, target, value, 2)
 
 

@@ -173,18 +173,20 @@ def test_reinforce_refuses_to_save_or_load_non_finite_weights(tiny_oracle, tmp_p
     model.save(tmp_path / "good.zip")
     with torch.no_grad():
         model.policy.generator.b_out[3] = math.inf
-    with pytest.raises(FloatingPointError, match=r"refusing to save non-finite values in \['policy'\]"):
+    with pytest.raises(
+        FloatingPointError, match=r"refusing to save non-finite values in \['policy\.generator\.b_out'\]"
+    ):
         model.save(tmp_path / "bad.zip")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.zip"]
 
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "good.zip") as src, zipfile.ZipFile(tmp_path / "crafted.zip", "w") as dst:
-        dst.writestr("config.json", src.read("config.json"))
         buffer = io.BytesIO()
-        torch.save({"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict()}, buffer)
-        dst.writestr("policy.pt", buffer.getvalue())
-    with pytest.raises(ValueError, match=r"crafted\.zip.* holds non-finite values in \['policy'\]"):
+        torch.save(model.policy.state_dict(), buffer)
+        for name in src.namelist():
+            dst.writestr(name, buffer.getvalue() if name == "policy.pth" else src.read(name))
+    with pytest.raises(ValueError, match=r"crafted\.zip.* holds non-finite values in \['generator\.b_out'\]"):
         REINFORCE.load(tmp_path / "crafted.zip")
 
 

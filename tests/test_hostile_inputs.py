@@ -263,18 +263,20 @@ def test_discriminator_callback_caps_n_negatives() -> None:
 
 
 def _rezip(src: Path, dst: Path, config: bytes | None = None, weights: bytes | None = None) -> Path:
+    """``src`` with its ``data`` or ``policy.pth`` replaced."""
     with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        b.writestr("config.json", a.read("config.json") if config is None else config)
-        b.writestr("policy.pt", a.read("policy.pt") if weights is None else weights)
+        for name in a.namelist():
+            new = {"data": config, "policy.pth": weights}.get(name)
+            b.writestr(name, a.read(name) if new is None else new)
     return dst
 
 
 def test_reinforce_zip_entries_are_bounded_before_they_are_read(
     reinforce_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = json.loads(zipfile.ZipFile(reinforce_zip).read("config.json"))
-    # A config.json that unpacks to 2 MiB (a zip bomb in small): refused from its header, never inflated.
-    bomb = _rezip(reinforce_zip, tmp_path / "bomb.zip", config=json.dumps(config).encode() + b" " * 2**21)
+    config = json.loads(zipfile.ZipFile(reinforce_zip).read("data"))
+    # A data entry that unpacks to 8 MiB (a zip bomb in small): refused from its header, never inflated.
+    bomb = _rezip(reinforce_zip, tmp_path / "bomb.zip", config=json.dumps(config).encode() + b" " * 2**23)
     assert bomb.stat().st_size < 20_000
     opened: list[object] = []
     real_open = zipfile.ZipFile.open
@@ -284,18 +286,18 @@ def test_reinforce_zip_entries_are_bounded_before_they_are_read(
         return real_open(self, name, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "open", spy_open)
-    with pytest.raises(ValueError, match=r"config.json unpacks to 2,097,[0-9]+ bytes, more than the 1,048,576") as info:
+    with pytest.raises(ValueError, match=r"data unpacks to 8,388,[0-9]+ bytes, more than the 4,194,304") as info:
         REINFORCE.load(bomb)
     assert str(bomb) in str(info.value) and opened == []
     monkeypatch.undo()
-    # policy.pt bigger than the policy its config describes (12 x 8 x 8 here).
+    # policy.pth bigger than the policy its config describes (12 x 8 x 8 here).
     padded = _rezip(reinforce_zip, tmp_path / "padded.zip", weights=b"\0" * 3 * 2**20)
-    with pytest.raises(ValueError, match=r"policy.pt unpacks to 3,145,728 bytes, more than the"):
+    with pytest.raises(ValueError, match=r"policy.pth unpacks to 3,145,728 bytes, more than the"):
         REINFORCE.load(padded)
 
 
 def test_reinforce_config_cannot_ask_for_more_than_memory(reinforce_zip: Path, tmp_path: Path) -> None:
-    config = json.loads(zipfile.ZipFile(reinforce_zip).read("config.json"))
+    config = json.loads(zipfile.ZipFile(reinforce_zip).read("data"))
     # A few hundred bytes asking for a 640 GB policy: refused from the numbers, nothing allocated.
     huge = {**config, "vocab_size": 5000, "policy_kwargs": {**config["policy_kwargs"], "hidden_dim": 200_000}}
     path = _rezip(reinforce_zip, tmp_path / "huge.zip", config=json.dumps(huge).encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import pickle
 import zipfile
 
@@ -191,16 +193,19 @@ def test_bad_checkpoints_give_clear_errors(env, tmp_path, tiny_oracle) -> None:
 
     malicious = tmp_path / "malicious.zip"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(malicious, "w") as dst:
-        dst.writestr("config.json", src.read("config.json"))
-        dst.writestr("policy.pt", pickle.dumps({"policy": Exploit()}))
+        for name in src.namelist():
+            dst.writestr(name, pickle.dumps({"policy": Exploit()}) if name == "policy.pth" else src.read(name))
     with pytest.raises(ValueError, match=r"malicious\.zip"):
         REINFORCE.load(malicious)
     assert not (tmp_path / "pwned").exists()
 
     future = tmp_path / "future.zip"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(future, "w") as dst:
-        dst.writestr("config.json", src.read("config.json").replace(b'"format_version": 1', b'"format_version": 99'))
-        dst.writestr("policy.pt", src.read("policy.pt"))
+        for name in src.namelist():
+            entry = src.read(name)
+            dst.writestr(
+                name, entry.replace(b'"format_version": 2', b'"format_version": 99') if name == "data" else entry
+            )
     with pytest.raises(ValueError, match="format version"):
         REINFORCE.load(future)
     other = make_sb3_vec_env(
@@ -208,6 +213,22 @@ def test_bad_checkpoints_give_clear_errors(env, tmp_path, tiny_oracle) -> None:
     )
     with pytest.raises(ValueError, match="vocab_size"):
         REINFORCE.load(good, env=other)
+
+
+def test_reads_the_earlier_layout(env, tmp_path) -> None:
+    # Format 1: config.json and one policy.pt holding the policy's and the optimiser's state.
+    model = _model(env).learn(B * T)
+    model.save(tmp_path / "new.zip")
+    with zipfile.ZipFile(tmp_path / "new.zip") as src, zipfile.ZipFile(tmp_path / "old.zip", "w") as dst:
+        config = json.loads(src.read("data"))
+        dst.writestr("config.json", json.dumps({**config, "format_version": 1}))
+        buffer = io.BytesIO()
+        torch.save({"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict()}, buffer)
+        dst.writestr("policy.pt", buffer.getvalue())
+    loaded = REINFORCE.load(tmp_path / "old.zip")
+    for a, b in zip(model.policy.state_dict().values(), loaded.policy.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert loaded.num_timesteps == B * T
 
 
 def test_bad_arguments(env) -> None:

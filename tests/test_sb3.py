@@ -95,11 +95,11 @@ def test_ppo_learns_and_evaluate_policy_runs_on_the_adapter(oracle: OracleLSTM) 
 def test_attributes_and_methods_reach_the_batched_env(oracle: OracleLSTM) -> None:
     env = make_sb3_vec_env(n_envs=B, n_rollouts=2, oracle=oracle, n_real=32)
     discriminators = env.get_attr("discriminator")
-    assert len(discriminators) == B and all(d is env.venv.unwrapped.discriminator for d in discriminators)
+    assert len(discriminators) == B and all(d is env.unwrapped.venv.unwrapped.discriminator for d in discriminators)
     assert env.get_attr("n_rollouts", indices=[0, 2]) == [2, 2]
     assert env.has_attr("real_data") and not env.has_attr("no_such_attribute")
     env.set_attr("n_rollouts", 5)
-    assert env.venv.n_rollouts == 5
+    assert env.unwrapped.venv.n_rollouts == 5
     assert env.env_method("render") == [None] * B  # render_mode None renders nothing
     assert env.env_is_wrapped(MonteCarloRewardWrapper) == [False] * B  # the vector wrapper is its own class
     env.close()

@@ -233,20 +233,23 @@ def reinforce_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _rezip(src: Path, dst: Path, config: object = None, weights: bytes | None = None) -> Path:
+    """``src`` with its ``data`` (JSON of ``config``) or ``policy.pth`` replaced."""
     with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w") as b:
-        b.writestr("config.json", a.read("config.json") if config is None else json.dumps(config))
-        b.writestr("policy.pt", a.read("policy.pt") if weights is None else weights)
+        for name in a.namelist():
+            new = {"data": None if config is None else json.dumps(config).encode(), "policy.pth": weights}.get(name)
+            b.writestr(name, a.read(name) if new is None else new)
     return dst
 
 
 def test_reinforce_zip_from_another_configuration_or_format(tmp_path: Path, reinforce_zip: Path) -> None:
-    config = json.loads(zipfile.ZipFile(reinforce_zip).read("config.json"))
+    config = json.loads(zipfile.ZipFile(reinforce_zip).read("data"))
     for name, change, match in (
         ("vocab", {"vocab_size": 13}, r"does not fit its own configuration \(vocab_size=13, seq_len=6\)"),
         ("seq_len", {"seq_len": 0}, "invalid REINFORCE configuration.*seq_len"),
         ("kwargs", {"policy_kwargs": {"emb_dim": 9, "hidden_dim": 8}}, "does not fit its own configuration"),
         ("no_gamma", {"gamma": None}, "invalid REINFORCE configuration.*gamma"),
-        ("newer", {"format_version": 2}, "format version 2; this version reads format version 1"),
+        ("newer", {"format_version": 3}, r"format version 3 in data; this version reads format version 2 \(data\)"),
+        ("older", {"format_version": 1}, r"format version 1 in data; .* and 1 \(config.json\)"),
         ("other", {"algorithm": "PPO"}, "names no REINFORCE model"),
     ):
         path = _rezip(reinforce_zip, tmp_path / f"{name}.zip", {**config, **change})
@@ -266,7 +269,7 @@ def test_reinforce_zip_malicious_or_damaged(tmp_path: Path, reinforce_zip: Path)
         "torch_exploit": _rezip(
             reinforce_zip,
             tmp_path / "torch_exploit.zip",
-            weights=torch_bytes({"policy": Exploit(tmp_path / "pwned"), "optimizer": {}}),
+            weights=torch_bytes({"generator.b_out": Exploit(tmp_path / "pwned")}),
         ),
         "no_weights": _rezip(reinforce_zip, tmp_path / "no_weights.zip", weights=torch_bytes({"x": torch.zeros(2)})),
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,7 +99,35 @@ class OracleBenchmark:
         return " ".join(str(int(t)) for t in tokens)
 
 
+#: Real sets drawn lately, by (the oracle's weights, n_real, seed, device): SB3's ``make_vec_env``
+#: builds one env per sub-env, each drawing the same set (seconds for the paper's 10,000).
+_recent_real_sets: OrderedDict[tuple[str, int, int, str], torch.Tensor] = OrderedDict()
+_N_RECENT = 4
+_MAX_KEPT_BYTES = 64 * 2**20  # a larger set is drawn each time rather than kept twice
+
+
+def _weights_digest(module: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def sample_real_data(oracle: OracleLSTM, n_real: int, real_data_seed: int = 0) -> torch.Tensor:
-    """The real set: ``n_real`` oracle samples drawn with ``real_data_seed``, ``LongTensor[n_real, T]`` on the CPU."""
+    """The real set: ``n_real`` oracle samples drawn with ``real_data_seed``, ``LongTensor[n_real, T]`` on the CPU.
+
+    The same oracle weights, size and seed give the same set; the last few are kept and handed out
+    as copies, so the envs of one vector env do not each draw it again.
+    """
+    key = (_weights_digest(oracle), n_real, real_data_seed, str(oracle.device))
+    if key in _recent_real_sets:
+        _recent_real_sets.move_to_end(key)
+        return _recent_real_sets[key].clone()
     generator = torch.Generator(device=oracle.device).manual_seed(real_data_seed)
-    return oracle.sample(n_real, generator=generator).cpu()
+    real_data = oracle.sample(n_real, generator=generator).cpu()
+    if real_data.numel() * real_data.element_size() <= _MAX_KEPT_BYTES:
+        _recent_real_sets[key] = real_data.clone()
+        while len(_recent_real_sets) > _N_RECENT:
+            _recent_real_sets.popitem(last=False)
+    return real_data

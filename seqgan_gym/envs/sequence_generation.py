@@ -11,16 +11,25 @@ import torch
 from gymnasium import spaces
 
 from seqgan_gym._checks import check_int
+from seqgan_gym._fork import single_thread_if_forked
 from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.envs.benchmark import Benchmark, check_benchmark
 
 RENDER_MODES: tuple[str, ...] = ("ansi",)
 
 
+class UnsupportedRenderMode(TypeError, ValueError):
+    """A ``render_mode`` the env does not have: a ``ValueError``, and a ``TypeError`` for SB3.
+
+    SB3's ``make_vec_env`` asks every env for ``render_mode="rgb_array"`` and builds it without one
+    when that raises ``TypeError`` (its convention for "not supported").
+    """
+
+
 def check_render_mode(render_mode: str | None) -> str | None:
-    """``render_mode`` if it is ``None`` or one of :data:`RENDER_MODES`, else a ``ValueError`` naming it."""
+    """``render_mode`` if it is ``None`` or one of :data:`RENDER_MODES`, else :class:`UnsupportedRenderMode`."""
     if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
+        raise UnsupportedRenderMode(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
     return render_mode
 
 
@@ -47,6 +56,7 @@ class BenchmarkParts:
     pad_token: int
 
     def _use_benchmark(self, benchmark: Benchmark | None, benchmark_args: dict[str, Any]) -> None:
+        single_thread_if_forked()
         build = type(self).build_benchmark
         if benchmark is None and build is not None:
             benchmark = build(**benchmark_args)
@@ -62,6 +72,15 @@ class BenchmarkParts:
     def discriminator(self) -> SequenceScorer:
         """D, the benchmark's scorer: training code updates this very module."""
         return self.benchmark.discriminator
+
+    def load_discriminator_state(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Give D these weights (``D.load_state_dict``): how training reaches the D of every sub-env.
+
+        SB3's ``make_vec_env`` builds one env, and so one D, per sub-env (in worker processes for
+        ``SubprocVecEnv``); ``DiscriminatorTrainingCallback`` trains one and sends its weights to the
+        others through ``VecEnv.env_method("load_discriminator_state", ...)``.
+        """
+        self.discriminator.load_state_dict(state_dict)
 
     @property
     def real_data(self) -> torch.Tensor:
