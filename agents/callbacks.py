@@ -12,6 +12,7 @@ update, so it is skipped, and the end of training counts as the last update's "a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,15 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.pretraining import discriminator_optimizer, real_subset, train_discriminator
+from agents.pretraining import (
+    discriminator_optimizer,
+    mle_pretrain,
+    pretrain_discriminator,
+    real_subset,
+    train_discriminator,
+)
 from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int, check_memory, fault_context
+from seqgan_gym._io import atomic_write
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, TokenLSTM
 
@@ -102,6 +110,82 @@ class _AfterEachUpdate(BaseCallback):
         """``module``'s weights to the sub-envs ``indices`` through their ``method`` (``VecEnv.env_method``)."""
         if indices:
             self.training_env.env_method(method, module.state_dict(), indices=indices)
+
+
+class PretrainingCallback(_AfterEachUpdate):
+    """The paper's pretraining (Algorithm 1, lines 1-3) when training starts: MLE for G_θ, then D.
+
+    For tools that build only an algorithm and its callbacks (RL Zoo's yaml). On the first
+    ``learn``: ``mle_epochs`` epochs of MLE on the env's real data, then ``d_rounds`` rounds of
+    ``d_epochs`` epochs of D on fresh negatives; D's weights then reach every sub-env. List it
+    before ``RolloutPolicySync`` (which then starts G_β as the pretrained G_θ).
+
+    :param mle_epochs: paper: 120. :param d_rounds: paper: 50. :param d_epochs: paper: 3.
+    :param n_negatives: negatives per D round (``None``: as many as real sequences, the paper's).
+    :param pretrained_file: a weights-only file of G_θ and D: loaded when it exists, else written
+        after pretraining, so that many runs (an Optuna study's trials) start from the same pair.
+    :param seed: seed of the negatives and of dropout.
+    """
+
+    def __init__(
+        self,
+        mle_epochs: int = 120,
+        d_rounds: int = 50,
+        d_epochs: int = 3,
+        n_negatives: int | None = None,
+        pretrained_file: str | None = None,
+        seed: int = 0,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.mle_epochs = check_int("mle_epochs", mle_epochs, minimum=0)
+        self.d_rounds = check_int("d_rounds", d_rounds, minimum=0)
+        self.d_epochs = check_int("d_epochs", d_epochs, minimum=1)
+        if n_negatives is not None:
+            n_negatives = check_int("n_negatives", n_negatives, minimum=1, maximum=MAX_N_SEQUENCES)
+        self.n_negatives, self.pretrained_file = n_negatives, pretrained_file
+        self.seed = check_int("seed", seed, minimum=0)
+        self.done = False
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        if self.done:
+            return
+        generator, discriminator = policy_generator(self.model), self._env_attr("discriminator")
+        if generator is None or not isinstance(discriminator, Discriminator):
+            raise TypeError("PretrainingCallback needs a policy with an LSTM generator and an env with a Discriminator")
+        path = None if self.pretrained_file is None else Path(self.pretrained_file)
+        if path is not None and path.exists():
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                generator.load_state_dict(state["generator"])
+                discriminator.load_state_dict(state["discriminator"])
+            except Exception as err:
+                raise ValueError(f"pretrained_file {str(path)!r} holds no G and D of these sizes: {err}") from err
+        else:
+            real = self._env_attr("real_data")
+            torch.manual_seed(self.seed)  # dropout
+            mle_pretrain(generator, real, epochs=self.mle_epochs)
+            stream = torch.Generator().manual_seed(self.seed)
+            pretrain_discriminator(
+                discriminator,
+                generator,
+                real,
+                self.d_rounds,
+                self.d_epochs,
+                sample_generator=stream,
+                n_negatives=self.n_negatives,
+            )
+            if path is not None:
+                with atomic_write(path, "wb") as f:
+                    torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict()}, f)
+        self._send_weights(
+            "load_discriminator_state", discriminator, self._other_copies("discriminator", discriminator)
+        )
+        self.done = True
+
+    def after_update(self) -> None:
+        pass
 
 
 class DiscriminatorTrainingCallback(_AfterEachUpdate):

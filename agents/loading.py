@@ -30,9 +30,10 @@ from gymnasium import spaces
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
+from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
-from agents.policies import GeneratorPolicy, check_seqgan_env
+from agents.policies import DETERMINISTIC_DECODINGS, GeneratorPolicy, check_seqgan_env
 from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_device, check_int, check_memory, non_finite_names
 from seqgan_gym._io import atomic_write, open_zip_entry, read_zip_entry
 from seqgan_gym.generator import parameter_count
@@ -117,7 +118,10 @@ def save_reinforce(model: REINFORCE, path: str | os.PathLike[str]) -> Path:
         "policy_class": "LSTMGeneratorPolicy",
         "vocab_size": int(model.action_space.n),  # type: ignore[attr-defined]
         "seq_len": model.seq_len,
-        "policy_kwargs": {k: getattr(policy, k) for k in ("emb_dim", "hidden_dim", "start_token", "init_std")},
+        "policy_kwargs": {
+            k: getattr(policy, k)
+            for k in ("emb_dim", "hidden_dim", "start_token", "init_std", "deterministic_decoding")
+        },
         "learning_rate": model.learning_rate if _is_json(model.learning_rate) else None,
         "gamma": model.gamma,
         "max_grad_norm": model.max_grad_norm,
@@ -241,14 +245,27 @@ def _readable(data: dict[str, Any], key: str) -> Any:
     return value
 
 
+_NUMBER = r"[-+0-9.eE]+"
+
+
 def _constant(name: str, value: Any) -> Any:
-    """A hyper-parameter's value: a plain number, or a constant schedule as SB3 describes it."""
+    """A hyper-parameter: a plain value, or SB3's constant or linear schedule rebuilt from its readable text."""
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, dict) and ":serialized:" in value:
-        match = re.fullmatch(r"ConstantSchedule\(val=([-+0-9.eE]+)\)", str(value.get("value_schedule", "")))
-        if match:
-            return float(match.group(1))
+        kind = str(value.get(":type:", ""))
+        numbers = [value.get(k) for k in ("val", "start", "end", "end_fraction")]
+        if kind.endswith(".ConstantSchedule'>") and isinstance(numbers[0], (int, float)):
+            return float(numbers[0])
+        if kind.endswith(".LinearSchedule'>") and all(isinstance(v, (int, float)) for v in numbers[1:]):
+            return LinearSchedule(*(float(v) for v in numbers[1:]))  # type: ignore[arg-type]
+        text = str(value.get("value_schedule", ""))
+        constant = re.fullmatch(rf"ConstantSchedule\(val=({_NUMBER})\)", text)
+        if constant:
+            return float(constant.group(1))
+        linear = re.fullmatch(rf"LinearSchedule\(start=({_NUMBER}), end=({_NUMBER}), end_fraction=({_NUMBER})\)", text)
+        if linear:
+            return LinearSchedule(*(float(v) for v in linear.groups()))
     raise ValueError(
         f"{name} is saved as a pickle this loader does not read ({str(value)[:80]}...); pass {name}=... to load_model"
     )
@@ -266,6 +283,8 @@ def _policy_kwargs(data: dict[str, Any]) -> dict[str, Any]:
         elif key == "activation_fn" and value in _ACTIVATIONS:
             kwargs[key] = _ACTIVATIONS[value]
         elif key in _JSON_POLICY_KWARGS and _is_json(value) and not isinstance(value, str):
+            kwargs[key] = value
+        elif key == "deterministic_decoding" and value in DETERMINISTIC_DECODINGS:
             kwargs[key] = value
         elif key == "features_extractor_class" and "GeneratorFeatures" in str(value):
             continue  # the only extractor GeneratorPolicy takes

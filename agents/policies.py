@@ -33,6 +33,19 @@ SPACES_NEEDED = (
 )
 
 
+#: What ``predict(..., deterministic=True)`` returns: ``"greedy"``, the most likely token (SB3's
+#: meaning), or ``"sample"``, a draw from G_θ as with ``deterministic=False``: for evaluation loops that
+#: always ask for deterministic actions (RL Zoo's, SB3's ``EvalCallback`` by default), since a
+#: generator is judged on its samples (NLL-oracle); greedy decoding writes one sequence for ever.
+DETERMINISTIC_DECODINGS: tuple[str, ...] = ("greedy", "sample")
+
+
+def check_deterministic_decoding(value: Any) -> str:
+    if value not in DETERMINISTIC_DECODINGS:
+        raise ValueError(f"deterministic_decoding must be one of {list(DETERMINISTIC_DECODINGS)}, got {value!r}")
+    return value
+
+
 def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> int:
     """V, after checking the spaces are those of a token-generation env (else an error saying what is needed)."""
     if not isinstance(action_space, spaces.Discrete):
@@ -130,6 +143,7 @@ class LSTMGeneratorPolicy(CheckedPredict):
     :param lr_schedule: learning-rate schedule of the optimiser (SB3 convention).
     :param emb_dim: embedding size (paper: 32). :param hidden_dim: LSTM size (paper: 32).
     :param start_token: first input token (paper: 0). :param init_std: initial parameter std (paper: 0.1).
+    :param deterministic_decoding: ``"greedy"`` or ``"sample"`` (:data:`DETERMINISTIC_DECODINGS`).
     :param optimizer_class: paper: Adam. :param optimizer_kwargs: extra optimiser arguments.
     """
 
@@ -142,10 +156,12 @@ class LSTMGeneratorPolicy(CheckedPredict):
         hidden_dim: int = 32,
         start_token: int = 0,
         init_std: float = 0.1,
+        deterministic_decoding: str = "greedy",
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         vocab_size = _check_spaces(observation_space, action_space)
+        self.deterministic_decoding = check_deterministic_decoding(deterministic_decoding)
         super().__init__(
             observation_space, action_space, optimizer_class=optimizer_class, optimizer_kwargs=optimizer_kwargs
         )
@@ -160,7 +176,11 @@ class LSTMGeneratorPolicy(CheckedPredict):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(
-            emb_dim=self.emb_dim, hidden_dim=self.hidden_dim, start_token=self.start_token, init_std=self.init_std
+            emb_dim=self.emb_dim,
+            hidden_dim=self.hidden_dim,
+            start_token=self.start_token,
+            init_std=self.init_std,
+            deterministic_decoding=self.deterministic_decoding,
         )
         return data
 
@@ -193,7 +213,9 @@ class LSTMGeneratorPolicy(CheckedPredict):
 
     def _predict(self, observation: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
         logits = self.next_token_logits(observation)
-        return logits.argmax(dim=1) if deterministic else sample_from_logits(logits, overwrite=True)
+        if deterministic and self.deterministic_decoding == "greedy":
+            return logits.argmax(dim=1)
+        return sample_from_logits(logits, overwrite=True)
 
     def forget(self) -> None:
         """Drop the cached LSTM state (e.g. after the generator's parameters changed)."""
@@ -262,6 +284,7 @@ class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
     :param net_arch: ``{"pi": [], "vf": [...]}``; the actor takes no hidden layers (it is G_θ).
     :param features_extractor_kwargs: ``GeneratorFeatures`` arguments (``emb_dim``, ``hidden_dim``,
         ``start_token``, ``init_std``).
+    :param deterministic_decoding: ``"greedy"`` or ``"sample"`` (:data:`DETERMINISTIC_DECODINGS`).
     :param kwargs: the rest of ``ActorCriticPolicy``'s arguments.
     """
 
@@ -273,12 +296,17 @@ class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
         net_arch: dict[str, list[int]] | None = None,
         features_extractor_kwargs: dict[str, Any] | None = None,
         share_features_extractor: bool = False,
+        deterministic_decoding: str = "greedy",
         **kwargs: Any,
     ) -> None:
         _check_spaces(observation_space, action_space)
+        self.deterministic_decoding = check_deterministic_decoding(deterministic_decoding)
         net_arch = {"pi": [], "vf": [64]} if net_arch is None else net_arch
         if not isinstance(net_arch, dict) or list(net_arch.get("pi", [None])) != []:
-            raise ValueError(f'net_arch must be a dict with "pi": [] (the actor is G_θ itself), got {net_arch!r}')
+            raise ValueError(
+                f'net_arch must be a dict with "pi": [] (the actor is G_θ itself), got {net_arch!r} (RL Zoo\'s '
+                "--optimize draws MLP actors: run it as python -m agents.zoo, whose samplers keep G_θ)"
+            )
         extractor = kwargs.pop("features_extractor_class", GeneratorFeatures)  # SB3's load passes it back
         if extractor is not GeneratorFeatures:
             raise ValueError(f"features_extractor_class must be GeneratorFeatures (G_θ), got {extractor!r}")
@@ -304,6 +332,13 @@ class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
     def generator(self) -> LSTMGenerator:
         """G_θ: the actor's ``LSTMGenerator`` (features extractor and action head)."""
         return self.pi_features_extractor.generator
+
+    def _predict(self, observation: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        greedy = deterministic and self.deterministic_decoding == "greedy"
+        return self.get_distribution(observation).get_actions(deterministic=greedy)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "deterministic_decoding": self.deterministic_decoding}
 
 
 def check_seqgan_env(env: GymEnv | str | None, verbose: int = 0, algorithm: str = "REINFORCE") -> GymEnv | None:

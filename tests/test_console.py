@@ -54,6 +54,7 @@ def test_the_package_declares_the_command_and_ships_its_modules(tmp_path: Path) 
     for module in COMMANDS.values():
         assert module.replace(".", "/") + ".py" in names
     assert "agents/cli/common.py" in names and "seqgan_gym/tokenizers.py" in names
+    assert {f"agents/hyperparams/{algo}.yml" for algo in ("ppo", "a2c", "trpo", "reinforce")} <= names  # RL Zoo's
 
 
 def test_help_version_and_unknown_commands() -> None:

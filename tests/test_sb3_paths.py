@@ -146,3 +146,40 @@ def test_generator_policy_by_name_and_save_adds_zip(tmp_path: Path, tiny_oracle)
     assert (tmp_path / "m.zip").is_file() and not (tmp_path / "m").exists()
     loaded = REINFORCE.load(tmp_path / "m")  # SB3's convention: "m" finds "m.zip"
     assert torch.equal(_flat(loaded.policy.generator), _flat(model.policy.generator))
+
+
+def test_an_evaluation_env_scored_by_the_oracle(tiny_oracle) -> None:
+    from seqgan_gym.metrics import nll_oracle
+
+    env = gym.make_vec(
+        "SeqGAN-Oracle-v0", num_envs=64, vectorization_mode="vector_entry_point", oracle=tiny_oracle, n_real=16,
+        terminal_reward="oracle_log_likelihood",
+    )  # fmt: skip
+    env.reset(seed=0)
+    for _ in range(tiny_oracle.seq_len):
+        _, rewards, terminated, _, info = env.step(env.action_space.sample())
+    assert terminated.all()
+    # Averaged over the sequences, the terminal reward is minus the paper's NLL-oracle of those sequences.
+    assert rewards.mean() == pytest.approx(-nll_oracle(tiny_oracle, torch.as_tensor(info["sequence"])), rel=1e-5)
+    with pytest.raises(
+        ValueError, match=r"terminal_reward must be one of \['discriminator', 'oracle_log_likelihood'\]"
+    ):
+        gym.make("SeqGAN-Oracle-v0", oracle=tiny_oracle, n_real=16, terminal_reward="bleu")
+    with pytest.raises(ValueError, match="discriminator must be None with terminal_reward='oracle_log_likelihood'"):
+        gym.make(
+            "SeqGAN-Oracle-v0", oracle=tiny_oracle, n_real=16, terminal_reward="oracle_log_likelihood",
+            discriminator=env.unwrapped.discriminator,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("algorithm", ["PPO", "REINFORCE"])
+def test_deterministic_decoding_sample_draws_from_the_generator(tiny_oracle, algorithm: str) -> None:
+    env = make_sb3_vec_env(n_envs=64, n_rollouts=None, oracle=tiny_oracle, n_real=16)
+    policy, build = ("GeneratorPolicy", PPO) if algorithm == "PPO" else ("LSTMGeneratorPolicy", REINFORCE)
+    obs = env.reset()
+    greedy = build(policy, env, seed=0).predict(obs, deterministic=True)[0]
+    assert len(set(greedy.tolist())) == 1  # 64 empty prefixes, one most likely token
+    sampled = build(policy, env, seed=0, policy_kwargs={"deterministic_decoding": "sample"})
+    assert len(set(sampled.predict(obs, deterministic=True)[0].tolist())) > 1
+    with pytest.raises(ValueError, match=r"deterministic_decoding must be one of \['greedy', 'sample'\]"):
+        build(policy, env, policy_kwargs={"deterministic_decoding": "beam"})

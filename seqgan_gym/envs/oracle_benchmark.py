@@ -20,6 +20,43 @@ DEFAULT_SEQ_LEN = 20
 DEFAULT_N_REAL = 10_000
 
 
+#: What scores a finished sequence: ``"discriminator"`` (D(Y), the paper's reward) or
+#: ``"oracle_log_likelihood"`` (the oracle's mean log-probability per token, -NLL-oracle of that
+#: sequence: an evaluation signal, e.g. for RL Zoo's evaluation env; a GAN never sees it).
+TERMINAL_REWARDS: tuple[str, ...] = ("discriminator", "oracle_log_likelihood")
+
+
+class OracleLogLikelihood:
+    """The oracle's mean per-token log-likelihood of each sequence, in the place of D (not a probability).
+
+    ``prob_real(Y) = (1/T) log G_oracle(Y)`` (≤ 0): averaged over sequences it is minus the paper's
+    NLL-oracle. It lets an evaluation loop that only reads episode returns (RL Zoo's, Optuna's
+    objective) measure NLL-oracle; nothing trains it.
+    """
+
+    def __init__(self, oracle: OracleLSTM) -> None:
+        self.oracle = oracle
+        self.vocab_size, self.seq_len = oracle.vocab_size, oracle.seq_len
+
+    @property
+    def device(self) -> torch.device:
+        return self.oracle.device
+
+    def to(self, device: torch.device | str) -> OracleLogLikelihood:
+        self.oracle = self.oracle.to(device)
+        return self
+
+    @torch.no_grad()
+    def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``Tensor[n]``: the mean log-probability per token of each ``LongTensor[n, seq_len]`` row."""
+        return self.oracle.log_prob(tokens.to(self.device)).mean(dim=1)
+
+    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor) -> torch.Tensor:
+        """The score of N completions of each prefix: ``[B, t]`` and ``[B * N, seq_len - t]`` -> ``Tensor[B * N]``."""
+        repeats = suffix.shape[0] // max(prefix.shape[0], 1)
+        return self.prob_real(torch.cat([prefix.repeat_interleave(repeats, dim=0), suffix], dim=1))
+
+
 @dataclass
 class OracleBenchmark:
     """The oracle G_oracle, its ``n_real`` samples (the "real" training set) and the discriminator D.
@@ -52,6 +89,7 @@ class OracleBenchmark:
         real_data_seed: int = 0,
         discriminator_seed: int = 0,
         device: torch.device | str = "cpu",
+        terminal_reward: str = "discriminator",
     ) -> OracleBenchmark:
         """The benchmark of these ``SeqGAN-Oracle-v0`` arguments (see Arguments in ``TokenGenerationEnv``)."""
         if vocab_size is not None:
@@ -89,6 +127,12 @@ class OracleBenchmark:
         real_data = sample_real_data(oracle, n_real, real_data_seed)
         oracle = oracle.to(device)
 
+        if terminal_reward not in TERMINAL_REWARDS:
+            raise ValueError(f"terminal_reward must be one of {list(TERMINAL_REWARDS)}, got {terminal_reward!r}")
+        if terminal_reward == "oracle_log_likelihood":
+            if discriminator is not None:
+                raise ValueError("discriminator must be None with terminal_reward='oracle_log_likelihood'")
+            discriminator = OracleLogLikelihood(oracle)  # type: ignore[assignment]
         discriminator = build_discriminator(
             discriminator, oracle.vocab_size, oracle.seq_len, discriminator_seed, device, "the oracle"
         )

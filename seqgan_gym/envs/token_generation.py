@@ -29,7 +29,8 @@ class TokenGenerationEnv(SequenceGenerationEnv):
 
     ## Rewards
 
-    0 for steps 1..T-1; at step T, D(Y) in [0, 1], D's probability that the sequence came from the oracle.
+    0 for steps 1..T-1; at step T, D(Y) in [0, 1], D's probability that the sequence came from the oracle
+    (with ``terminal_reward="oracle_log_likelihood"``: (1/T) log G_oracle(Y) instead).
 
     ## Starting State
 
@@ -45,7 +46,8 @@ class TokenGenerationEnv(SequenceGenerationEnv):
 
     ```python
     gymnasium.make("SeqGAN-Oracle-v0", vocab_size=5000, seq_len=20, oracle=None, discriminator=None,
-                   n_real=10_000, real_data_seed=0, discriminator_seed=0, device="cpu", render_mode=None)
+                   n_real=10_000, real_data_seed=0, discriminator_seed=0, device="cpu",
+                   terminal_reward="discriminator", render_mode=None)
     ```
 
     * ``vocab_size``, ``seq_len``: V (``2 <= V <= 10,000,000``) and T (``1 <= T <= 10,000``); default
@@ -58,6 +60,10 @@ class TokenGenerationEnv(SequenceGenerationEnv):
     * ``n_real``: size of the real data set sampled from the oracle with ``real_data_seed``
       (``<= 10,000,000``, and ``n_real x seq_len`` token ids must fit in memory).
     * ``device``: where the oracle and D run (``"cuda"`` only where torch sees a GPU).
+    * ``terminal_reward``: ``"discriminator"`` (D(Y), the paper's) or ``"oracle_log_likelihood"``:
+      the oracle's mean log-probability per token of the sequence, -NLL-oracle of that one sequence
+      (≤ 0), for an evaluation env whose mean return should be the paper's metric (RL Zoo's
+      ``--eval-env-kwargs``); it replaces D, so nothing can train it.
     * ``render_mode``: ``None`` or ``"ansi"`` (the prefix as token ids).
 
     All but ``render_mode`` go to :meth:`~seqgan_gym.envs.OracleBenchmark.build`; or pass

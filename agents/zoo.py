@@ -1,0 +1,129 @@
+"""RL Baselines3 Zoo on seqgan-gym: our hyper-parameter files, REINFORCE, and what ``--optimize`` needs.
+
+The Zoo as it is trains PPO, A2C and TRPO on ``SeqGAN-Oracle-v0`` from the yaml files shipped in
+``agents/hyperparams/`` (the Monte Carlo wrapper, pretraining, D training, β ← θ and NLL-oracle all
+come from the yaml's own ``env_wrapper`` and ``callback`` keys)::
+
+    python -m rl_zoo3.train --algo ppo --env SeqGAN-Oracle-v0 --gym-packages seqgan_gym \\
+        --conf-file agents/hyperparams/ppo.yml
+
+``python -m agents.zoo`` takes the same arguments and runs the same Zoo (``rl_zoo3.train.train``)
+after registering, in its registries and for this process only, what the Zoo cannot read from a
+yaml file:
+
+* ``--algo reinforce``: :class:`agents.REINFORCE` in ``rl_zoo3.utils.ALGOS`` (the Zoo's list of
+  algorithms; ``rl_zoo3.train`` builds its ``--algo`` choices from it before it imports anything
+  else, so ``--gym-packages`` comes too late);
+* samplers for ``--optimize`` (``HYPERPARAMS_SAMPLER``) over what matters for a pretrained generator
+  (learning rate, epochs per batch, clip range or KL, entropy, gradient clip, advantage
+  normalisation). The Zoo's own samplers also draw γ near 1, ``n_steps`` up to 4096 and an MLP
+  actor (``net_arch``), which would undo the Monte Carlo returns and replace G_θ;
+* an evaluation env scored by the oracle: unless ``--eval-env-kwargs`` is given, the Zoo's
+  evaluation env gets ``terminal_reward="oracle_log_likelihood"``, so its mean episode return (what
+  ``--optimize`` maximises, and what picks ``best_model.zip``) is minus NLL-oracle. Its own D would
+  never train: that return would mean nothing. Set ``--eval-episodes`` to a few hundred (one
+  sampled sequence each: the yaml's ``deterministic_decoding: sample``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
+ALGORITHMS = ("ppo", "a2c", "trpo", "reinforce")
+#: The evaluation env's arguments unless the command line gives its own.
+EVAL_ENV_KWARGS = ("--eval-env-kwargs", "terminal_reward:'oracle_log_likelihood'")
+
+
+def hyperparams_file(algo: str) -> Path:
+    """The shipped RL Zoo yaml of ``algo`` (``ppo``, ``a2c``, ``trpo``, ``reinforce``)."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"algo must be one of {list(ALGORITHMS)}, got {algo!r}")
+    return HYPERPARAMS_DIR / f"{algo}.yml"
+
+
+def _common(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-2, log=True),
+        "max_grad_norm": trial.suggest_categorical("max_grad_norm", [0.5, 1.0, 5.0, 50.0]),
+    }
+
+
+def sample_ppo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    return {
+        **_common(trial),
+        "n_epochs": trial.suggest_categorical("n_epochs", [1, 2, 4, 10]),
+        "batch_size": trial.suggest_categorical("batch_size", [128, 320, 1280]),
+        "clip_range": trial.suggest_categorical("clip_range", [0.05, 0.1, 0.2, 0.4]),
+        "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 1e-3, 1e-2]),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
+        "vf_coef": trial.suggest_categorical("vf_coef", [0.25, 0.5, 1.0]),
+    }
+
+
+def sample_a2c(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    return {
+        **_common(trial),
+        "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 1e-3, 1e-2]),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
+        "vf_coef": trial.suggest_categorical("vf_coef", [0.25, 0.5, 1.0]),
+        "use_rms_prop": trial.suggest_categorical("use_rms_prop", [True, False]),  # False: Adam, the paper's
+    }
+
+
+def sample_trpo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-2, log=True),  # the critic's
+        "target_kl": trial.suggest_float("target_kl", 1e-3, 0.3, log=True),  # the policy's step
+        "batch_size": trial.suggest_categorical("batch_size", [128, 320, 1280]),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
+        "n_critic_updates": trial.suggest_categorical("n_critic_updates", [5, 10, 20]),
+    }
+
+
+def sample_reinforce(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    return {**_common(trial), "baseline": trial.suggest_categorical("baseline", [None, "batch_mean"])}
+
+
+SAMPLERS = {"ppo": sample_ppo, "a2c": sample_a2c, "trpo": sample_trpo, "reinforce": sample_reinforce}
+
+
+def register() -> None:
+    """REINFORCE and the samplers above in the Zoo's registries (this process only)."""
+    from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER
+    from rl_zoo3.utils import ALGOS
+
+    from agents import REINFORCE  # also registers the "GeneratorPolicy" alias
+
+    ALGOS["reinforce"] = REINFORCE
+    HYPERPARAMS_SAMPLER.update(SAMPLERS)
+
+
+def _option_values(args: list[str], option: str) -> list[str]:
+    """The values that follow ``option`` in ``args`` (up to the next option), ``[]`` without it."""
+    if option not in args:
+        return []
+    values = args[args.index(option) + 1 :]
+    return values[: next((i for i, v in enumerate(values) if v.startswith("-")), len(values))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``rl_zoo3.train`` with ``argv`` (default: this command's arguments) after :func:`register`."""
+    try:
+        from rl_zoo3.train import train
+    except ImportError:
+        raise SystemExit('RL Zoo is not installed: pip install -e ".[zoo]"') from None
+    args = list(sys.argv[1:] if argv is None else argv)
+    if EVAL_ENV_KWARGS[0] not in args:  # the Zoo replaces env_kwargs by these: keep --env-kwargs in them
+        args += [*EVAL_ENV_KWARGS, *_option_values(args, "--env-kwargs")]
+    if "--gym-packages" not in args:
+        args += ["--gym-packages", "seqgan_gym"]
+    register()
+    sys.argv = ["python -m agents.zoo", *args]  # the Zoo's train() parses sys.argv
+    train()
+
+
+if __name__ == "__main__":
+    main()
