@@ -44,6 +44,18 @@ def hyperparams_file(algo: str) -> Path:
     return HYPERPARAMS_DIR / f"{algo}.yml"
 
 
+#: Keys of a Zoo yaml entry that the Zoo reads itself; the rest are the algorithm's arguments.
+ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "env_wrapper", "vec_env_wrapper", "callback", "normalize", "frame_stack")
+
+
+def algorithm_kwargs(algo: str, env_id: str = "SeqGAN-Oracle-v0") -> dict[str, Any]:
+    """The constructor arguments of ``algo`` in its shipped yaml (the Zoo's own keys removed)."""
+    import yaml
+
+    hyper = yaml.safe_load(hyperparams_file(algo).read_text(encoding="utf-8"))[env_id]
+    return {key: value for key, value in hyper.items() if key not in ZOO_KEYS}
+
+
 def _common(trial: Any) -> dict[str, Any]:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-2, log=True),
@@ -59,27 +71,43 @@ def sample_ppo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -
         "clip_range": trial.suggest_categorical("clip_range", [0.05, 0.1, 0.2, 0.4]),
         "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 1e-3, 1e-2]),
         "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
-        "vf_coef": trial.suggest_categorical("vf_coef", [0.25, 0.5, 1.0]),
+        "vf_coef": trial.suggest_categorical("vf_coef", [0.0, 0.25, 0.5, 1.0]),  # 0: the critic never moves
     }
 
 
 def sample_a2c(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+    use_rms_prop = trial.suggest_categorical("use_rms_prop", [True, False])  # False: Adam, the paper's
+    # One step per update on a loss averaged over 1,280 tokens: its gradients are small enough for
+    # the optimiser's eps (SB3: 1e-5; the paper's Adam: 1e-8) to shrink the step.
+    eps = trial.suggest_categorical("optimizer_eps", [1e-8, 1e-5])
+    optimizer = {"rms_prop_eps": eps} if use_rms_prop else {"policy_kwargs": _policy_kwargs(eps)}
     return {
         **_common(trial),
         "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 1e-3, 1e-2]),
         "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
-        "vf_coef": trial.suggest_categorical("vf_coef", [0.25, 0.5, 1.0]),
-        "use_rms_prop": trial.suggest_categorical("use_rms_prop", [True, False]),  # False: Adam, the paper's
+        "vf_coef": trial.suggest_categorical("vf_coef", [0.0, 0.25, 0.5, 1.0]),
+        "use_rms_prop": use_rms_prop,
+        **optimizer,
     }
+
+
+def _policy_kwargs(adam_eps: float) -> dict[str, Any]:
+    """``policy_kwargs`` of a trial (the Zoo replaces the yaml's by it): Adam's eps, sampled decoding."""
+    return {"optimizer_kwargs": {"eps": adam_eps}, "deterministic_decoding": "sample"}
 
 
 def sample_trpo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-2, log=True),  # the critic's
+        # The critic's: always trained (no vf_coef); at 1e-7 it stays where it started, so the advantage
+        # is the raw Q_t less a constant, as REINFORCE's.
+        "learning_rate": trial.suggest_float("learning_rate", 1e-7, 3e-2, log=True),
         "target_kl": trial.suggest_float("target_kl", 1e-3, 0.3, log=True),  # the policy's step
         "batch_size": trial.suggest_categorical("batch_size", [128, 320, 1280]),
         "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
         "n_critic_updates": trial.suggest_categorical("n_critic_updates", [5, 10, 20]),
+        # The conjugate gradient's damping sets how far a step goes: at 0.1 (the default) the Fisher of
+        # a 5,000-way softmax is so flat that a step meant for KL 0.1 lands near 0.01.
+        "cg_damping": trial.suggest_categorical("cg_damping", [0.1, 0.01, 0.001]),
     }
 
 

@@ -5,10 +5,12 @@ default seeded oracle, trains the generator for the same number of generator upd
 sequences each) with the same discriminator work after each (``DiscriminatorTrainingCallback``),
 the rollout-policy sync (``RolloutPolicySync``) and NLL-oracle evaluations (``OracleNLLCallback``).
 Changing the algorithm is one line: ``PPO(GeneratorPolicy, env, gamma=0.0)`` instead of
-``REINFORCE("LSTMGeneratorPolicy", env)``. The terminal-reward baseline is REINFORCE on the bare
-env (no Monte Carlo rewards, γ = 1).
+``REINFORCE("LSTMGeneratorPolicy", env)``. PPO, A2C and TRPO run with the tuned settings that RL
+Zoo reads too (``agents/hyperparams/*.yml``, found by ``examples/tune_algorithms.py``) and with their
+libraries' defaults. The terminal-reward baseline is REINFORCE on the bare env (no Monte Carlo
+rewards, γ = 1).
 
-    python examples/swap_algorithms.py --out docs/results/swap_algorithms    # under an hour on 2 CPU cores
+    python examples/swap_algorithms.py --seeds 0 1 2 --out docs/results/swap_algorithms
 
 Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json.
 Measured times and results: docs/results/README.md.
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,9 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
-from agents.cli.common import OneLineParser, int_at_least, new_output_dir, seed
+from agents.cli.common import OneLineParser, int_at_least, new_output_dir
+from agents.cli.common import seed as seed_type
+from agents.zoo import algorithm_kwargs
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
@@ -44,36 +48,42 @@ from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 N_ENVS = 64  # sequences per generator update (paper: 64)
 
 
-def _trpo(env: SB3VecEnv, seed: int) -> BaseAlgorithm:
+def _trpo_class() -> type[BaseAlgorithm]:
     try:
         from sb3_contrib import TRPO
     except ImportError:
         raise SystemExit("TRPO needs sb3-contrib: pip install -e .[contrib]") from None
-    return TRPO(GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], gamma=0.0, seed=seed)
+    return TRPO
 
 
-#: name -> (builder, Monte Carlo rewards?, what it is). One generator update = one rollout of
-#: n_steps = T steps of the 64 sub-envs, for every algorithm.
-ALGORITHMS: dict[str, tuple[Callable[[SB3VecEnv, int], BaseAlgorithm], bool, str]] = {
-    "REINFORCE": (lambda env, seed: REINFORCE("LSTMGeneratorPolicy", env, seed=seed), True, "paper's loss, gamma 0"),
-    "PPO": (
-        lambda env, seed: PPO(
-            GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], batch_size=320, gamma=0.0, seed=seed
-        ),
-        True,
-        "SB3 defaults, gamma 0, learned baseline",
-    ),
-    "A2C": (
-        lambda env, seed: A2C(GeneratorPolicy, env, n_steps=env.get_attr("seq_len")[0], gamma=0.0, seed=seed),
-        True,
-        "SB3 defaults, gamma 0, learned baseline",
-    ),
-    "TRPO": (_trpo, True, "sb3-contrib defaults, gamma 0, learned baseline"),
-    "REINFORCE-terminal": (
-        lambda env, seed: REINFORCE("LSTMGeneratorPolicy", env, gamma=1.0, seed=seed),
-        False,
-        "bare env: D(Y) at the end only, gamma 1",
-    ),
+def build(name: str, env: SB3VecEnv, seed: int, **changes: Any) -> BaseAlgorithm:
+    """Algorithm ``name`` of :data:`ALGORITHMS` on ``env``: its settings, updated by ``changes``."""
+    seq_len = env.get_attr("seq_len")[0]
+    algo = name.split("-")[0]
+    if name.endswith("-defaults"):  # the library's own settings; one update = one episode per sub-env
+        settings = {"n_steps": seq_len, "gamma": 0.0, **({"batch_size": 320} if algo == "PPO" else {})}
+    else:  # the tuned settings RL Zoo reads too (agents/hyperparams/<algo>.yml)
+        settings = algorithm_kwargs(algo.lower())
+        settings.update({k: seq_len for k in ("n_steps",) if k in settings})
+    settings.update(changes)
+    if algo == "REINFORCE":
+        gamma = {"gamma": 1.0} if name == "REINFORCE-terminal" else {}
+        return REINFORCE("LSTMGeneratorPolicy", env, seed=seed, **{**settings, **gamma})
+    cls = {"PPO": PPO, "A2C": A2C}.get(algo) or _trpo_class()
+    return cls(GeneratorPolicy, env, seed=seed, **settings)
+
+
+#: name -> (Monte Carlo rewards?, what it is). One generator update = one episode of each of the
+#: 64 sub-envs (n_steps = T), for every algorithm.
+ALGORITHMS: dict[str, tuple[bool, str]] = {
+    "REINFORCE": (True, "the paper's loss, gamma 0"),
+    "PPO": (True, "tuned (agents/hyperparams/ppo.yml)"),
+    "A2C": (True, "tuned (agents/hyperparams/a2c.yml)"),
+    "TRPO": (True, "tuned (agents/hyperparams/trpo.yml)"),
+    "PPO-defaults": (True, "SB3 defaults, gamma 0"),
+    "A2C-defaults": (True, "SB3 defaults, gamma 0"),
+    "TRPO-defaults": (True, "sb3-contrib defaults, gamma 0"),
+    "REINFORCE-terminal": (False, "bare env: D(Y) at the end only, gamma 1"),
 }
 
 
@@ -90,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-negatives", type=int_at_least(1), default=1000, help="D negatives per update")
     parser.add_argument("--eval-every", type=int_at_least(1), default=5, help="updates between evaluations")
     parser.add_argument("--n-eval", type=int_at_least(1), default=2000, help="samples per NLL-oracle")
-    parser.add_argument("--seed", type=seed, default=0, help="seed of everything, 0 to 2**32 - 1")
+    parser.add_argument("--seeds", type=seed_type, nargs="+", default=[0], help="seeds, each a pretraining and a run")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.algorithms.split(",") if name.strip()]
     unknown = [name for name in names if name not in ALGORITHMS]
@@ -100,12 +110,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def pretrain(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGenerator, Discriminator, torch.Tensor]:
-    """The shared start: G_θ after MLE and D after pretraining, from fixed seeds."""
-    torch.manual_seed(args.seed)
+def pretrain(
+    args: argparse.Namespace, oracle: OracleLSTM, seed: int
+) -> tuple[LSTMGenerator, Discriminator, torch.Tensor]:
+    """The start every algorithm of ``seed`` shares: G_θ after MLE and D after pretraining."""
+    torch.manual_seed(seed)
     env = make_sb3_vec_env(n_envs=N_ENVS, n_rollouts=None, oracle=oracle)
     real = env.get_attr("real_data")[0]
-    generator = LSTMGenerator(oracle.vocab_size, oracle.seq_len, generator=torch.Generator().manual_seed(args.seed))
+    generator = LSTMGenerator(oracle.vocab_size, oracle.seq_len, generator=torch.Generator().manual_seed(seed))
     discriminator: Discriminator = env.get_attr("discriminator")[0]
     start = time.perf_counter()
     mle_pretrain(generator, real, epochs=args.mle_epochs)
@@ -116,10 +128,10 @@ def pretrain(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGenerato
         rounds=args.d_pretrain_rounds,
         epochs=1,
         n_negatives=args.n_negatives,
-        sample_generator=torch.Generator().manual_seed(args.seed),
+        sample_generator=torch.Generator().manual_seed(seed),
     )
     print(
-        f"pretrained G ({args.mle_epochs} MLE epochs) and D ({args.d_pretrain_rounds} rounds) "
+        f"seed {seed}: pretrained G ({args.mle_epochs} MLE epochs) and D ({args.d_pretrain_rounds} rounds) "
         f"in {time.perf_counter() - start:.0f} s",
         flush=True,
     )
@@ -127,11 +139,20 @@ def pretrain(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGenerato
 
 
 def run_one(
-    name: str, args: argparse.Namespace, oracle: OracleLSTM, generator: LSTMGenerator, discriminator: Discriminator
+    name: str,
+    args: argparse.Namespace,
+    oracle: OracleLSTM,
+    start_pair: tuple[LSTMGenerator, Discriminator],
+    seed: int,
+    **changes: Any,
 ) -> dict[str, Any]:
-    """Train one algorithm from the shared start; its NLL-oracle curve and wall time."""
-    build, monte_carlo, _ = ALGORITHMS[name]
-    torch.manual_seed(args.seed)
+    """Train one algorithm from the shared start; its NLL-oracle curve and wall time.
+
+    :param changes: settings that replace the algorithm's own (the tuning's trials).
+    """
+    generator, discriminator = start_pair
+    monte_carlo = ALGORITHMS[name][0]
+    torch.manual_seed(seed)
     env = make_sb3_vec_env(
         n_envs=N_ENVS,
         n_rollouts=args.n_rollouts if monte_carlo else None,
@@ -139,12 +160,12 @@ def run_one(
         oracle=oracle,
         discriminator=copy.deepcopy(discriminator),
     )
-    model = build(env, args.seed)
+    model = build(name, env, seed, **changes)
     model.set_logger(Logger(folder=None, output_formats=[]))
     model.policy.generator.load_state_dict(generator.state_dict())
-    evaluation = OracleNLLCallback(args.eval_every, n_samples=args.n_eval, n_held_out=args.n_eval, seed=args.seed)
+    evaluation = OracleNLLCallback(args.eval_every, n_samples=args.n_eval, n_held_out=args.n_eval, seed=seed)
     callbacks: list[BaseCallback] = [
-        DiscriminatorTrainingCallback(d_steps=1, k_epochs=1, n_negatives=args.n_negatives, seed=args.seed),
+        DiscriminatorTrainingCallback(d_steps=1, k_epochs=1, n_negatives=args.n_negatives, seed=seed),
         evaluation,
     ]
     if monte_carlo:
@@ -154,33 +175,54 @@ def run_one(
     model.learn(args.updates * N_ENVS * seq_len, callback=callbacks)
     wall = time.perf_counter() - start
     curve = [(steps // (N_ENVS * seq_len), nll) for steps, nll, _ in evaluation.history]
-    print(f"{name:28s} NLL-oracle {curve[0][1]:.3f} -> {curve[-1][1]:.3f}  [{wall:.0f} s]", flush=True)
-    return {"name": name, "curve": curve, "wall_s": wall}
+    nll_test = [test for _, _, test in evaluation.history]
+    print(
+        f"seed {seed} {name:20s} NLL-oracle {curve[0][1]:.3f} -> {curve[-1][1]:.3f}, NLL-test {nll_test[0]:.3f} -> "
+        f"{nll_test[-1]:.3f}  [{wall:.0f} s]",
+        flush=True,
+    )
+    return {"name": name, "seed": seed, "curve": curve, "nll_test": nll_test, "wall_s": wall}
+
+
+def _mean_spread(values: list[float]) -> str:
+    """``mean ± sd`` over seeds (just the value for one seed)."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
 def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: float) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        "| algorithm | setting | NLL-oracle, start | NLL-oracle, end | best | wall time (s) |",
-        "|---|---|---|---|---|---|",
+        "| algorithm | setting | NLL-oracle, start | NLL-oracle, end | gain | best | NLL-test, start → end "
+        "| wall time (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        nll = [v for _, v in r["curve"]]
+    for name in args.algorithms:
+        runs = [r for r in results if r["name"] == name]
+        starts, ends = [r["curve"][0][1] for r in runs], [r["curve"][-1][1] for r in runs]
+        best = [min(v for _, v in r["curve"]) for r in runs]
+        gains = [a - b for a, b in zip(starts, ends, strict=True)]
+        tests = [statistics.mean(r["nll_test"][i] for r in runs) for i in (0, -1)]
         lines.append(
-            f"| {r['name']} | {ALGORITHMS[r['name']][2]} | {nll[0]:.3f} | {nll[-1]:.3f} | {min(nll):.3f} "
-            f"| {r['wall_s']:.0f} |"
+            f"| {name} | {ALGORITHMS[name][1]} | {_mean_spread(starts)} | {_mean_spread(ends)} | "
+            f"{_mean_spread(gains)} | {_mean_spread(best)} | {tests[0]:.3f} → {tests[1]:.3f} "
+            f"| {statistics.mean(r['wall_s'] for r in runs):.0f} |"
         )
+    seeds = " ".join(str(s) for s in args.seeds)
     header = (
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
-        f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start: "
-        f"{args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds ({pretrain_s:.0f} s). "
-        f"NLL-oracle on {args.n_eval} samples every {args.eval_every} updates; the wall time of each algorithm "
-        f"includes its D training and evaluations. `python examples/swap_algorithms.py --seed {args.seed}`"
+        f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
+        f"per seed: {args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds ({pretrain_s:.0f} s "
+        f"in all). NLL-oracle on {args.n_eval} samples every {args.eval_every} updates; gain = start - end; mean ± "
+        f"sd over seeds {seeds}; NLL-test (G's NLL of {args.n_eval} held-out oracle samples: it rises as G drops "
+        f"modes) as a mean; the wall time of each algorithm (mean per seed) includes its D training and "
+        f"evaluations. `python examples/swap_algorithms.py --seeds {seeds}`"
     )
     atomic_write_text(out / "results.md", header + "\n\n" + "\n".join(lines) + "\n")
-    csv = ["algorithm,update,nll_oracle"] + [
-        f'"{r["name"]}",{update},{nll:.6f}' for r in results for update, nll in r["curve"]
+    csv = ["algorithm,seed,update,nll_oracle"] + [
+        f'"{r["name"]}",{r["seed"]},{update},{nll:.6f}' for r in results for update, nll in r["curve"]
     ]
     atomic_write_text(out / "curves.csv", "\n".join(csv) + "\n")
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
@@ -192,13 +234,16 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for r in results:
-        ax.plot(*zip(*r["curve"], strict=True), marker="o", markersize=3, label=r["name"])
+    for name in args.algorithms:
+        curves = [r["curve"] for r in results if r["name"] == name]
+        updates = [u for u, _ in curves[0]]
+        mean = [statistics.mean(c[i][1] for c in curves) for i in range(len(updates))]
+        ax.plot(updates, mean, marker="o", markersize=3, label=name, linestyle="--" if "-" in name else "-")
     ax.set_xlabel("generator update (64 sequences)")
-    ax.set_ylabel("NLL-oracle (nats per token)")
+    ax.set_ylabel("NLL-oracle (nats per token), mean over seeds")
     ax.set_title("Same SeqGAN loop, different RL algorithms")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_write_png(out / "nll_oracle.png", fig)
     print("\n".join(lines))
@@ -209,11 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
-    start = time.perf_counter()
-    generator, discriminator, _ = pretrain(args, oracle)
-    pretrain_s = time.perf_counter() - start
-    results = [run_one(name, args, oracle, generator, discriminator) for name in args.algorithms]
-    write_results(args, results, pretrain_s)
+    results, pretrain_s = [], 0.0
+    for seed in args.seeds:
+        start = time.perf_counter()
+        generator, discriminator, _ = pretrain(args, oracle, seed)
+        pretrain_s += time.perf_counter() - start
+        results += [run_one(name, args, oracle, (generator, discriminator), seed) for name in args.algorithms]
+        write_results(args, results, pretrain_s)  # the seeds so far, in case the run is cut short
     return 0
 
 

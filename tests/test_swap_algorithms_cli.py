@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import oracle_demo
@@ -57,3 +58,38 @@ def test_results_are_never_written_over(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--out" in err and "not empty" in err, err
     assert (precious / "results.md").read_text() == "a table someone needs\n"
+
+
+def test_seeds_and_the_settings_each_algorithm_runs_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.zoo import algorithm_kwargs
+    from seqgan_gym.sb3 import make_sb3_vec_env
+
+    monkeypatch.chdir(tmp_path)
+    assert swap_algorithms.parse_args(["--seeds", "0", "1", "2"]).seeds == [0, 1, 2]
+    env = make_sb3_vec_env(n_envs=2, n_rollouts=None, vocab_size=12, seq_len=4, n_real=16)
+    ppo = swap_algorithms.build("PPO", env, seed=0)
+    tuned = algorithm_kwargs("ppo")
+    assert (ppo.n_epochs, ppo.learning_rate, ppo.normalize_advantage) == (
+        tuned["n_epochs"], tuned["learning_rate"], tuned["normalize_advantage"],
+    )  # fmt: skip
+    assert ppo.n_steps == 4 and ppo.gamma == 0.0  # one episode per sub-env per update, returns Q_t
+    defaults = swap_algorithms.build("PPO-defaults", env, seed=0)
+    assert (defaults.n_epochs, defaults.learning_rate, defaults.batch_size) == (10, 3e-4, 320)
+    assert swap_algorithms.build("REINFORCE-terminal", env, seed=0).gamma == 1.0
+    assert swap_algorithms.build("A2C", env, seed=0, learning_rate=0.5).learning_rate == 0.5  # a trial's change
+
+
+def test_tuning_candidates_lie_in_the_search_spaces() -> None:
+    import optuna
+    import tune_algorithms
+
+    from agents.zoo import SAMPLERS
+
+    for name, candidates in tune_algorithms.CANDIDATES.items():
+        for params in candidates:
+            trial = optuna.trial.FixedTrial(params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # optuna warns of a value outside a distribution
+                SAMPLERS[name.lower()](trial, 1, 64, {})
+            assert trial.params == params, name  # every value one the sampler could have drawn
+    assert tune_algorithms.parse_args(["--trials", "3"]).eval_every == 30  # evaluated at the start and the end

@@ -1,0 +1,180 @@
+"""Tune PPO, A2C and TRPO with Optuna for the swap table: NLL-oracle after its generator updates.
+
+Every trial starts from the same pretrained G_θ and D (seed 0 of ``examples/swap_algorithms.py``),
+trains for ``--updates`` generator updates with the swap table's D work, and is scored by NLL-oracle
+on ``--n-eval`` samples at the end: the paper's metric, not the episode reward, which moves as D
+trains. The search spaces are :mod:`agents.zoo`'s samplers (those of ``python -m agents.zoo ...
+-optimize``); each study starts with the candidates of :data:`CANDIDATES` (the library defaults
+first). REINFORCE with the paper's settings runs once on the same budget: the gain to reach.
+
+The studies live in ``--out/studies.db`` (SQLite): run the command again with the same ``--out`` and
+it adds trials up to ``--trials`` per algorithm, where it stopped.
+
+    python examples/tune_algorithms.py --algorithms PPO A2C TRPO --trials 16 --out results/tuning
+
+Writes to --out: tuning.md (best settings per algorithm against REINFORCE) and trials.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from swap_algorithms import pretrain, run_one
+
+import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
+from agents.cli.common import OneLineParser, int_at_least
+from agents.zoo import SAMPLERS
+from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
+from seqgan_gym._io import atomic_write, atomic_write_text
+from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.metrics import nll_oracle
+from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
+
+SEED = 0
+TUNABLE = ("PPO", "A2C", "TRPO", "REINFORCE")
+#: The first trials of every study, in its sampler's terms: the library defaults, then the
+#: paper's policy gradient as the algorithm can express it (Adam at 0.01, one step on the whole
+#: batch, raw Q_t as the advantage: no normalisation, a critic that never moves), then a variant.
+CANDIDATES: dict[str, list[dict[str, Any]]] = {
+    "PPO": [
+        {"learning_rate": 3e-4, "max_grad_norm": 0.5, "n_epochs": 10, "batch_size": 320, "clip_range": 0.2,
+         "ent_coef": 0.0, "normalize_advantage": True, "vf_coef": 0.5},
+        {"learning_rate": 0.01, "max_grad_norm": 5.0, "n_epochs": 1, "batch_size": 1280, "clip_range": 0.2,
+         "ent_coef": 0.0, "normalize_advantage": False, "vf_coef": 0.0},
+        {"learning_rate": 3e-3, "max_grad_norm": 5.0, "n_epochs": 4, "batch_size": 320, "clip_range": 0.2,
+         "ent_coef": 0.0, "normalize_advantage": False, "vf_coef": 0.5},
+    ],
+    "A2C": [
+        {"use_rms_prop": True, "optimizer_eps": 1e-5, "learning_rate": 7e-4, "max_grad_norm": 0.5, "ent_coef": 0.0,
+         "normalize_advantage": False, "vf_coef": 0.5},
+        {"use_rms_prop": False, "optimizer_eps": 1e-8, "learning_rate": 0.01, "max_grad_norm": 5.0, "ent_coef": 0.0,
+         "normalize_advantage": False, "vf_coef": 0.0},
+        {"use_rms_prop": False, "optimizer_eps": 1e-5, "learning_rate": 0.01, "max_grad_norm": 5.0, "ent_coef": 0.0,
+         "normalize_advantage": False, "vf_coef": 0.0},
+    ],
+    "TRPO": [
+        {"learning_rate": 1e-3, "target_kl": 0.01, "batch_size": 128, "normalize_advantage": True,
+         "n_critic_updates": 10, "cg_damping": 0.1},
+        {"learning_rate": 1e-4, "target_kl": 0.1, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 5, "cg_damping": 0.1},
+        {"learning_rate": 1e-3, "target_kl": 0.05, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 10, "cg_damping": 0.1},
+        {"learning_rate": 1e-7, "target_kl": 0.1, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 5, "cg_damping": 0.1},
+        {"learning_rate": 1e-7, "target_kl": 0.3, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 5, "cg_damping": 0.1},
+        {"learning_rate": 1e-7, "target_kl": 0.1, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 5, "cg_damping": 0.001},
+    ],
+    "REINFORCE": [{"learning_rate": 0.01, "max_grad_norm": 5.0, "baseline": None}],
+}  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results/tuning"), help="the studies' folder (resumed)")
+    parser.add_argument("--algorithms", nargs="+", choices=TUNABLE, default=["PPO", "A2C", "TRPO"])
+    parser.add_argument("--trials", type=int_at_least(1), default=16, help="trials per algorithm, in all")
+    parser.add_argument("--updates", type=int_at_least(1), default=30, help="generator updates per trial")
+    parser.add_argument("--n-eval", type=int_at_least(1), default=2000, help="samples of the final NLL-oracle")
+    args = parser.parse_args(argv)
+    # The swap table's schedule (examples/swap_algorithms.py defaults), evaluated at the start and the end.
+    args.mle_epochs, args.d_pretrain_rounds, args.n_rollouts, args.n_negatives = 20, 5, 16, 1000
+    args.eval_every = args.updates
+    return args
+
+
+def shared_start(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGenerator, Discriminator]:
+    """Seed 0's pretrained G_θ and D, kept in ``--out/start.pt`` (weights only) for every later call."""
+    path = args.out / "start.pt"
+    if path.exists():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        generator = LSTMGenerator(oracle.vocab_size, oracle.seq_len)
+        generator.load_state_dict(state["generator"])
+        torch.manual_seed(0)
+        discriminator = Discriminator(oracle.vocab_size, oracle.seq_len)
+        discriminator.load_state_dict(state["discriminator"])
+        return generator, discriminator
+    generator, discriminator, _ = pretrain(args, oracle, SEED)
+    with atomic_write(path, "wb") as f:
+        torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict()}, f)
+    return generator, discriminator
+
+
+def tune(name: str, args: argparse.Namespace, oracle: OracleLSTM, start: tuple, storage: str) -> optuna.Study:
+    """Run ``name``'s study up to ``--trials`` finished trials."""
+    study = optuna.create_study(
+        study_name=f"{name}-{args.updates}", storage=storage, load_if_exists=True, direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=SEED, n_startup_trials=5),
+    )  # fmt: skip
+    for candidate in CANDIDATES[name]:  # each once, also when the list grew after the study began
+        study.enqueue_trial(candidate, skip_if_exists=True)
+    sample = SAMPLERS[name.lower()]
+
+    def objective(trial: optuna.Trial) -> float:
+        params = sample(trial, 1, 64, {})
+        try:
+            result = run_one(name, args, oracle, start, SEED, **params)
+        except (FloatingPointError, ValueError, RuntimeError) as err:  # a diverging setting
+            print(f"  trial {trial.number}: {type(err).__name__}: {err}", flush=True)
+            raise optuna.TrialPruned() from err
+        nll = result["curve"][-1][1]
+        trial.set_user_attr("wall_s", result["wall_s"])
+        return nll if math.isfinite(nll) else float("inf")
+
+    finished = [t for t in study.trials if t.state.is_finished()]
+    remaining = args.trials - len(finished)
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining)
+    return study
+
+
+def write_results(args: argparse.Namespace, studies: dict[str, optuna.Study], reference: float, start: float) -> None:
+    lines = [
+        f"Objective: NLL-oracle after {args.updates} generator updates from seed 0's pretrained start "
+        f"(NLL-oracle {start:.3f}), swap-table schedule, {args.n_eval} samples. REINFORCE with the paper's "
+        f"settings on the same budget: {reference:.3f} (gain {start - reference:.3f}). "
+        f"`python examples/tune_algorithms.py --trials {args.trials} --updates {args.updates}`",
+        "",
+        "| algorithm | trials | defaults | best | gain | best settings |",
+        "|---|---|---|---|---|---|",
+    ]
+    csv = ["algorithm,trial,state,nll_oracle,params"]
+    for name, study in studies.items():
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = study.best_trial
+        settings = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+        lines.append(
+            f"| {name} | {len(done)} | {done[0].value:.3f} | {best.value:.3f} | {start - best.value:.3f} | {settings} |"
+        )
+        csv += [f'{name},{t.number},{t.state.name},{t.value if t.value is not None else ""},"{t.params}"'
+                for t in study.trials]  # fmt: skip
+    atomic_write_text(args.out / "tuning.md", "\n".join(lines) + "\n")
+    atomic_write_text(args.out / "trials.csv", "\n".join(csv) + "\n")
+    print("\n".join(lines[2:]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)
+    start = shared_start(args, oracle)
+    storage = f"sqlite:///{args.out.resolve() / 'studies.db'}"
+    # REINFORCE with the paper's settings (its study's first trial) is the gain to reach.
+    reference = tune("REINFORCE", argparse.Namespace(**{**vars(args), "trials": 1}), oracle, start, storage).trials[0]
+    # The pretrained G_θ's NLL-oracle, on the samples every trial's curve starts with.
+    start_nll = nll_oracle(oracle, start[0].sample(args.n_eval, generator=torch.Generator().manual_seed(SEED)))
+    studies = {name: tune(name, args, oracle, start, storage) for name in args.algorithms}
+    write_results(args, studies, reference.value, start_nll)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
