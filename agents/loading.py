@@ -7,11 +7,6 @@ entries of ``data`` as pickles (``":serialized:"``: the spaces, the policy class
 :func:`load_model` reads only the JSON that SB3 writes beside each pickle, the weights through
 ``torch.load(weights_only=True)``, and rebuilds the model from seqgan-gym's own policies; it never
 decodes a pickle. What it cannot rebuild that way, it refuses, naming the entry.
-
-    from agents import load_model
-
-    model = load_model("ppo_seqgan.zip")            # PPO, A2C, TRPO or REINFORCE, on GeneratorPolicy
-    tokens, _ = model.predict(observation)
 """
 
 from __future__ import annotations

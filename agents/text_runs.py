@@ -27,6 +27,9 @@ from seqgan_gym.text import TextCorpus, Vocabulary
 
 #: The vocabulary file of a text run's folder.
 VOCABULARY_NAME = "vocabulary.json"
+#: The BLEU and Self-BLEU orders a text run's samples are scored with (train-text and evaluate).
+BLEU_ORDERS = (2, 3, 4, 5)
+SELF_BLEU_ORDERS = (2, 3, 4)
 
 #: A text run's schedule unless told otherwise: the oracle's ``fast`` preset, sized for real text
 #: (a smaller generator and fewer epochs: the corpora are of about the oracle's 10,000 sequences).

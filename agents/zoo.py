@@ -77,8 +77,8 @@ def sample_ppo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -
 
 def sample_a2c(trial: Any, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
     use_rms_prop = trial.suggest_categorical("use_rms_prop", [True, False])  # False: Adam, the paper's
-    # One step per update on a loss averaged over 1,280 tokens: its gradients are small enough for
-    # the optimiser's eps (SB3: 1e-5; the paper's Adam: 1e-8) to shrink the step.
+    # One step per update on a loss averaged over every token of the batch: its gradients are small
+    # enough for the optimiser's eps to shrink the step (docs/algorithms.md).
     eps = trial.suggest_categorical("optimizer_eps", [1e-8, 1e-5])
     optimizer = {"rms_prop_eps": eps} if use_rms_prop else {"policy_kwargs": _policy_kwargs(eps)}
     return {
@@ -105,8 +105,8 @@ def sample_trpo(trial: Any, n_actions: int, n_envs: int, additional_args: dict) 
         "batch_size": trial.suggest_categorical("batch_size", [128, 320, 1280]),
         "normalize_advantage": trial.suggest_categorical("normalize_advantage", [True, False]),
         "n_critic_updates": trial.suggest_categorical("n_critic_updates", [5, 10, 20]),
-        # The conjugate gradient's damping sets how far a step goes: at 0.1 (the default) the Fisher of
-        # a 5,000-way softmax is so flat that a step meant for KL 0.1 lands near 0.01.
+        # The conjugate gradient's damping, not target_kl, sets how far a step goes against the flat
+        # Fisher of a large softmax (docs/algorithms.md).
         "cg_damping": trial.suggest_categorical("cg_damping", [0.1, 0.01, 0.001]),
     }
 

@@ -37,14 +37,13 @@ from agents.cli.common import (
 )
 from agents.generate import GENERATORS, load_run_generator
 from agents.run_benchmark import RunBenchmark
+from agents.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
 from seqgan_gym._io import atomic_write_json
 from seqgan_gym.metrics import BLEUScorer, nll_oracle, nll_test, self_bleu
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus, read_lines
 
 PROG = program("evaluate", "evaluate.py")
-BLEU_ORDERS = (2, 3, 4, 5)
-SELF_BLEU_ORDERS = (2, 3, 4)
 
 
 def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:

@@ -62,7 +62,7 @@ from agents.cli.common import (
 )
 from agents.seqgan import CheckpointError, SeqGANConfig, SeqGANTrainer
 from agents.streams import EVAL_STREAM, stream_seed
-from agents.text_runs import TEXT_DEFAULTS, text_config
+from agents.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS, TEXT_DEFAULTS, text_config
 from seqgan_gym._checks import MAX_SEQ_LEN
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
@@ -71,8 +71,6 @@ from seqgan_gym.metrics import BLEUScorer, FrontierPoint, frontier_at, self_bleu
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
 PROG = program("train-text", "train_text.py")
-BLEU_ORDERS = (2, 3, 4, 5)
-SELF_BLEU_ORDERS = (2, 3, 4)
 #: G_θ as MLE pretraining left it, kept in the run folder for the temperature sweep.
 PRETRAINED_NAME = "pretrained_generator.pt"
 

@@ -144,7 +144,7 @@ class OracleBenchmark:
 
 
 #: Real sets drawn lately, by (the oracle's weights, n_real, seed, device): SB3's ``make_vec_env``
-#: builds one env per sub-env, each drawing the same set (seconds for the paper's 10,000).
+#: builds one env per sub-env, and each would draw the same set again.
 _recent_real_sets: OrderedDict[tuple[str, int, int, str], torch.Tensor] = OrderedDict()
 _N_RECENT = 4
 _MAX_KEPT_BYTES = 64 * 2**20  # a larger set is drawn each time rather than kept twice
