@@ -172,7 +172,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--n-negatives": _int(1),
             "--eval-every": _int(1),
             "--n-eval": _int(1),
-            "--seed": _seed,
+            "--seeds": _seed,
         },
     ),
     "oracle_demo": (
@@ -287,3 +287,9 @@ def test_real_command_lines_exit_2_with_one_line(script: str, argv: list[str], o
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and option in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("script", "option"), OPTIONS, ids=[f"{s}{o}" for s, o in OPTIONS])
+def test_a_lone_double_dash_is_no_value(script: str, option: str, capsys: pytest.CaptureFixture) -> None:
+    # Python before 3.12 turns "--option=--" into an empty list that no type checks.
+    _check(script, [f"{option}=--"], option, False, capsys)

@@ -26,6 +26,13 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.splitlines())}\n")  # one line, whatever the value held
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # Python before 3.12 drops a value of exactly "--" (``--seed=--``) and hands the option an
+        # empty list that its type never checked.
+        if action.option_strings and action.nargs in (None, "?", "+") and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, got '--'")
+        return super()._get_values(action, arg_strings)
+
 
 def output_dir(text: str) -> Path:
     """An argparse ``type`` for an output folder: a folder, or a path where one can be made."""
