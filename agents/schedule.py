@@ -16,6 +16,7 @@ folder, and only :meth:`UnitSchedule.resume` continues one (:func:`~agents.run_f
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import os
@@ -202,10 +203,26 @@ class UnitSchedule:
         self, phase: str, epoch: int, n_epochs: int, generator: LSTMGenerator, stats: dict[str, float]
     ) -> None:
         """The row of ``epoch`` of ``n_epochs``, with ``generator`` evaluated every ``eval_every`` epochs and last."""
-        if epoch % self.config.eval_every == 0 or epoch == n_epochs:
+        if self._evaluates(epoch, n_epochs):
             self._record(phase, epoch, generator, stats)
         else:
             self._add_row({"phase": phase, "epoch": epoch, **stats})
+
+    def _evaluates(self, epoch: int, n_epochs: int) -> bool:
+        """Whether ``epoch`` (1-based) of a phase of ``n_epochs`` evaluates: every ``eval_every``, and the last."""
+        return epoch % self.config.eval_every == 0 or epoch == n_epochs
+
+    def units_to_next_evaluation(self) -> int:
+        """The units from here through the next one that evaluates a generator (else to the end).
+
+        ``run(max_units=units_to_next_evaluation())`` stops right after an evaluation, with the state
+        between units: where a sweep's trial reports and checkpoints (D pretraining evaluates nothing).
+        """
+        counts = collections.Counter(phase for phase, _ in self.units)
+        for ahead, (phase, index) in enumerate(self.units[self.units_done :], start=1):
+            if phase != "d_pretrain" and self._evaluates(index + 1, counts[phase]):
+                return ahead
+        return len(self.units) - self.units_done
 
     def _record(self, phase: str, epoch: int, generator: LSTMGenerator, stats: dict[str, float]) -> None:
         self.eval_samples = None  # set again by an ``evaluate`` that keeps its samples

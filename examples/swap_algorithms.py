@@ -12,7 +12,10 @@ rewards, γ = 1).
 
     python examples/swap_algorithms.py --seeds 0 1 2 --out docs/results/swap_algorithms
 
-Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json.
+Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json,
+after every algorithm. ``--resume`` continues a cut-short run from its summary.json: the pairs of
+seed and algorithm it holds are kept, the others run (each pair's result does not depend on which
+ran before it in the process: every run starts from its seed's pretrained pair and seeds).
 Measured times and results: docs/results/README.md.
 TRPO needs sb3-contrib (``pip install -e .[contrib]``; the dev set-up has it).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import statistics
 import sys
 import time
@@ -36,7 +40,7 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
-from agents.cli.common import OneLineParser, int_at_least, new_output_dir
+from agents.cli.common import OneLineParser, folder_contents, int_at_least, output_dir
 from agents.cli.common import seed as seed_type
 from agents.zoo import algorithm_kwargs
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
@@ -90,8 +94,9 @@ ALGORITHMS: dict[str, tuple[bool, str]] = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=new_output_dir, default="results/swap_algorithms", help="a new or empty output folder"
+        "--out", type=output_dir, default="results/swap_algorithms", help="a new or empty output folder"
     )
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out (same settings)")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS), help="comma-separated subset of the list")
     parser.add_argument("--mle-epochs", type=int_at_least(0), default=20, help="MLE pretraining epochs")
     parser.add_argument("--d-pretrain-rounds", type=int_at_least(0), default=5, help="D pretraining rounds")
@@ -107,7 +112,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown or not names:
         parser.error(f"--algorithms must name some of {list(ALGORITHMS)}, got {args.algorithms!r}")
     args.algorithms = names
+    args.done, args.earlier_pretrain_s = [], 0.0
+    if args.resume:
+        args.done = _earlier_results(parser, args)
+    elif folder_contents(args.out):
+        parser.error(f"argument --out: {str(args.out)!r} is not empty: choose a new or empty folder, or --resume")
     return args
+
+
+#: What a resumed run must share with the run it continues (the rest may differ: seeds, algorithms).
+_SAME_SETTINGS = ("mle_epochs", "d_pretrain_rounds", "updates", "n_rollouts", "n_negatives", "eval_every", "n_eval")
+
+
+def _earlier_results(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The results in ``--out/summary.json`` of a run with the same settings (exits with one line if none)."""
+    path = args.out / "summary.json"
+    try:
+        earlier = json.loads(path.read_text())
+        settings, results = earlier["args"], earlier["results"]
+        changed = [k for k in _SAME_SETTINGS if settings[k] != getattr(args, k)]
+        done = [r for r in results if r["name"] in ALGORITHMS and isinstance(r["seed"], int) and r["curve"]]
+        args.earlier_pretrain_s = float(earlier["pretrain_s"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        parser.error(f"argument --resume: no earlier run to continue in {str(path)!r} ({err})")
+    if changed:
+        shown = ", ".join(f"--{k.replace('_', '-')} {settings[k]}" for k in changed)
+        parser.error(f"argument --resume: the run in {str(args.out)!r} has other settings ({shown})")
+    return done
 
 
 def pretrain(
@@ -196,10 +227,11 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
     out.mkdir(parents=True, exist_ok=True)
     lines = [
         "| algorithm | setting | NLL-oracle, start | NLL-oracle, end | gain | best | NLL-test, start → end "
-        "| wall time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| wall time (s) | seeds |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in args.algorithms:
+    names = [name for name in ALGORITHMS if any(r["name"] == name for r in results)]
+    for name in names:
         runs = [r for r in results if r["name"] == name]
         starts, ends = [r["curve"][0][1] for r in runs], [r["curve"][-1][1] for r in runs]
         best = [min(v for _, v in r["curve"]) for r in runs]
@@ -208,9 +240,9 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         lines.append(
             f"| {name} | {ALGORITHMS[name][1]} | {_mean_spread(starts)} | {_mean_spread(ends)} | "
             f"{_mean_spread(gains)} | {_mean_spread(best)} | {tests[0]:.3f} → {tests[1]:.3f} "
-            f"| {statistics.mean(r['wall_s'] for r in runs):.0f} |"
+            f"| {statistics.mean(r['wall_s'] for r in runs):.0f} | {len(runs)} |"
         )
-    seeds = " ".join(str(s) for s in args.seeds)
+    seeds = " ".join(str(s) for s in sorted({r["seed"] for r in results}))
     header = (
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
         f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
@@ -225,7 +257,8 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         f'"{r["name"]}",{r["seed"]},{update},{nll:.6f}' for r in results for update, nll in r["curve"]
     ]
     atomic_write_text(out / "curves.csv", "\n".join(csv) + "\n")
-    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    kept = {k: v for k, v in vars(args).items() if k not in ("done", "earlier_pretrain_s")}
+    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in kept.items()}
     atomic_write_json(out / "summary.json", {"args": arguments, "results": results, "pretrain_s": pretrain_s})
 
     import matplotlib
@@ -234,7 +267,7 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for name in args.algorithms:
+    for name in names:
         curves = [r["curve"] for r in results if r["name"] == name]
         updates = [u for u, _ in curves[0]]
         mean = [statistics.mean(c[i][1] for c in curves) for i in range(len(updates))]
@@ -254,13 +287,17 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
-    results, pretrain_s = [], 0.0
+    results, pretrain_s = list(args.done), args.earlier_pretrain_s
     for seed in args.seeds:
+        todo = [name for name in args.algorithms if not any(r["name"] == name and r["seed"] == seed for r in results)]
+        if not todo:
+            continue
         start = time.perf_counter()
         generator, discriminator, _ = pretrain(args, oracle, seed)
         pretrain_s += time.perf_counter() - start
-        results += [run_one(name, args, oracle, (generator, discriminator), seed) for name in args.algorithms]
-        write_results(args, results, pretrain_s)  # the seeds so far, in case the run is cut short
+        for name in todo:
+            results.append(run_one(name, args, oracle, (generator, discriminator), seed))
+            write_results(args, results, pretrain_s)  # what is done so far: --resume continues from it
     return 0
 
 

@@ -38,14 +38,13 @@ from agents.cli.common import (
     seed,
 )
 from agents.records import RUN_FILES
+from agents.seed_table import PAPER_TABLE1
 from agents.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
 from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_png, atomic_write_text, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import nll_test
 from seqgan_gym.models import LSTMGenerator
 
-#: The paper's Table 1 (NLL-oracle).
-PAPER = {"Random": 10.310, "MLE": 9.038, "Scheduled Sampling": 8.985, "PG-BLEU": 8.946, "SeqGAN": 8.736}
 METHODS = ("seqgan", "pg_bleu", "scheduled_sampling")
 _FINAL_EVAL_STREAM = 7  # the final samples' stream: independent of the training and evaluation streams
 
@@ -134,7 +133,7 @@ def run_table(
                 # A generator that collapses onto the oracle's likeliest sequences scores a low
                 # NLL-oracle and a high NLL-test: the two together tell quality from collapse.
                 "nll_test": nll_test(generators[name], seqgan.held_out),
-                "paper": PAPER[name],
+                "paper": PAPER_TABLE1[name],
                 "training_seconds": _training_seconds(name, trainers),
             }
         )

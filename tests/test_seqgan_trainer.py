@@ -379,3 +379,19 @@ def test_agents_seqgan_exports_the_names_of_its_modules() -> None:
             assert getattr(agents.seqgan, name) is getattr(module, name), name
             assert name in agents.seqgan.__all__, name
     assert SeqGANTrainer.METRIC_COLUMNS == agents.records.METRIC_COLUMNS
+
+
+def test_units_to_next_evaluation_stops_right_after_each_evaluation() -> None:
+    """run(max_units=units_to_next_evaluation()) ends each call with a new evaluated row (a sweep reports there)."""
+    trainer = SeqGANTrainer(dataclasses.replace(TINY, eval_every=2, mle_epochs=3, adversarial_epochs=4))
+    stops = []
+    while not trainer.finished:
+        ahead = trainer.units_to_next_evaluation()
+        trainer.run(max_units=ahead)
+        stops.append((trainer.rows[-1]["phase"], trainer.rows[-1]["epoch"], ahead))
+        assert trainer.rows[-1].get("nll_oracle") is not None
+    # MLE 2 and 3 (the last), the control's 2 and 4, then D pretraining's 2 rounds ride with adversarial epoch 2.
+    assert stops == [
+        ("mle", 2, 2), ("mle", 3, 1), ("mle_continuation", 2, 2), ("mle_continuation", 4, 2),
+        ("adversarial", 2, 4), ("adversarial", 4, 2),
+    ]  # fmt: skip

@@ -93,3 +93,40 @@ def test_tuning_candidates_lie_in_the_search_spaces() -> None:
                 SAMPLERS[name.lower()](trial, 1, 64, {})
             assert trial.params == params, name  # every value one the sampler could have drawn
     assert tune_algorithms.parse_args(["--trials", "3"]).eval_every == 30  # evaluated at the start and the end
+
+
+def test_resume_runs_only_the_pairs_a_cut_short_run_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A run stopped after its first algorithm continues with --resume: done pairs are kept, the rest run once."""
+    ran: list[tuple[str, int]] = []
+    cut = [True]  # the first A2C run is cut short
+
+    def fake_run(name: str, args: object, oracle: object, start: object, seed: int) -> dict:
+        if name == "A2C" and cut:
+            cut.clear()
+            ran.append(("cut", seed))
+            raise KeyboardInterrupt
+        ran.append((name, seed))
+        nll = 9.0 - 0.1 * len(ran)
+        return {"name": name, "seed": seed, "curve": [[0, 9.0], [2, nll]], "nll_test": [9.0, 9.1], "wall_s": 1.0}
+
+    monkeypatch.setattr(swap_algorithms, "pretrain", lambda args, oracle, seed: (None, None, None))
+    monkeypatch.setattr(swap_algorithms, "run_one", fake_run)
+    monkeypatch.setattr(swap_algorithms.OracleLSTM, "seeded", staticmethod(lambda seed: None))
+    out = tmp_path / "swap"
+    argv = ["--out", str(out), "--algorithms", "PPO,A2C", "--updates", "2", "--eval-every", "2", "--seeds", "0", "1"]
+    with pytest.raises(KeyboardInterrupt):
+        swap_algorithms.main(argv)
+    assert ran == [("PPO", 0), ("cut", 0)]
+    with pytest.raises(SystemExit):  # without --resume the folder is not empty
+        swap_algorithms.parse_args(argv)
+    assert "--resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # other settings than the run it would continue
+        swap_algorithms.parse_args([*argv, "--resume", "--n-eval", "10"])
+    assert "--n-eval 2000" in capsys.readouterr().err
+    assert swap_algorithms.main([*argv, "--resume"]) == 0
+    assert ran[2:] == [("A2C", 0), ("PPO", 1), ("A2C", 1)]
+    table = (out / "results.md").read_text()
+    assert "seeds 0 1" in table and table.count("| 2 |") == 2  # every algorithm over both seeds
+    assert (out / "curves.csv").read_text().count("\n") == 1 + 4 * 2

@@ -4,6 +4,7 @@
     seqgan-gym train-text [options]     # on a text corpus, scored by BLEU (agents/cli/train_text.py)
     seqgan-gym generate RUN [options]   # samples of a run's generator, decoded for text (agents/cli/generate.py)
     seqgan-gym evaluate [RUN] [options] # NLL-oracle, NLL-test, BLEU, Self-BLEU (agents/cli/evaluate.py)
+    seqgan-gym sweep [options]          # many runs as Ray Tune trials; Table 1 across seeds (agents/cli/sweep.py)
 
 ``seqgan-gym COMMAND --help`` lists a command's options. The scripts in ``examples/`` run the same
 commands from a clone; ``python -m agents.cli`` is this command without the installed script.
@@ -24,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "train-text": "agents.cli.train_text",
     "generate": "agents.cli.generate",
     "evaluate": "agents.cli.evaluate",
+    "sweep": "agents.cli.sweep",
 }
 
 

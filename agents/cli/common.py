@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agents.checkpoint import CHECKPOINT_NAME
-from agents.config import MAX_SEED
+from agents.config import MAX_SEED, PRESETS, SeqGANConfig
 from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
 from seqgan_gym.sampling import check_temperature
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
@@ -233,3 +234,23 @@ def stop_after_this_unit(trainer: Any) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def config_file(text: str) -> dict[str, Any]:
+    """A JSON object of SeqGANConfig fields (e.g. another run's config.json), checked here."""
+    try:
+        values = json.loads(Path(existing_file(text)).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON file: {err}") from None
+    if not isinstance(values, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} must hold a JSON object of SeqGANConfig fields")
+    try:
+        SeqGANConfig.from_dict({**PRESETS["quick"].to_dict(), **config_tuples(values)})
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    return values
+
+
+def config_tuples(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with JSON's lists as tuples (a config's filter sizes and counts are tuples)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # JSON has no tuples

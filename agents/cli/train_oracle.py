@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import sys
 import time
@@ -41,6 +40,8 @@ from agents.cli.common import (
     OneLineParser,
     bad_input,
     claim_run_folder,
+    config_file,
+    config_tuples,
     existing_file,
     int_at_least,
     int_in_range,
@@ -95,25 +96,6 @@ def _device(text: str) -> str:
     return text
 
 
-def _config_file(text: str) -> dict[str, Any]:
-    """A JSON object of SeqGANConfig fields (e.g. another run's config.json), checked here."""
-    try:
-        values = json.loads(Path(existing_file(text)).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON file: {err}") from None
-    if not isinstance(values, dict):
-        raise argparse.ArgumentTypeError(f"{text!r} must hold a JSON object of SeqGANConfig fields")
-    try:
-        SeqGANConfig.from_dict({**PRESETS["quick"].to_dict(), **_tuples(values)})
-    except (TypeError, ValueError) as err:
-        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
-    return values
-
-
-def _tuples(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # JSON has no tuples
-
-
 #: Options that override a preset's (and --config's) value, by SeqGANConfig field: (help, argparse type).
 OVERRIDES: dict[str, tuple[str, Callable[[str], int]]] = {
     "vocab_size": ("vocabulary size V; with --oracle-file, the file's", int_in_range(2, MAX_VOCAB_SIZE)),
@@ -145,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help="schedule (default: quick)")
     parser.add_argument(
         "--config",
-        type=_config_file,
+        type=config_file,
         default=None,
         metavar="FILE",
         help="a JSON file of SeqGANConfig fields (e.g. a run's config.json), over the preset's",
@@ -223,7 +205,7 @@ def changed_by(args: argparse.Namespace) -> list[str]:
 
 def make_config(args: argparse.Namespace) -> SeqGANConfig:
     values = PRESETS[args.preset].to_dict()
-    values.update(_tuples(args.config or {}))
+    values.update(config_tuples(args.config or {}))
     if args.seed is not None:
         values["seed"] = args.seed
     if args.oracle_file is not None:
@@ -271,7 +253,7 @@ def _last_checkpoint(out: Path) -> str | None:
         state = load_checkpoint(out / CHECKPOINT_NAME)
     except CheckpointError:
         return None
-    units = len(SeqGANConfig.from_dict(_tuples(state["config"])).units())
+    units = len(SeqGANConfig.from_dict(config_tuples(state["config"])).units())
     return f"unit {state['units_done']} of {units}"
 
 

@@ -1,0 +1,196 @@
+"""The sweep on Ray Tune: one trial per trainer run, reported, checkpointed and restored through Tune.
+
+:func:`run_sweep` runs a :class:`~agents.sweep.Sweep` on a Ray started inside this process (no
+``address``: ``os.cpu_count()`` CPUs, ``cpus_per_trial`` each, so as many trials at once as the
+cores allow) or on a running cluster (``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"``).
+:func:`seqgan_trial` is the trainable: a :class:`~agents.seqgan.SeqGANTrainer` run that reports after
+every evaluation with its run folder as Tune's checkpoint (the trainer's bit-exact ``checkpoint.pt``
+inside), and resumes from Tune's checkpoint when a restored sweep or a retried trial hands it one.
+Needs the ``ray`` extra (``pip install -e .[ray]``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ray
+import torch
+from ray import tune
+
+from agents.seqgan import SeqGANTrainer
+from agents.sweep import METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
+from seqgan_gym._io import atomic_write_json
+
+
+def seqgan_trial(params: dict[str, Any]) -> None:
+    """Tune's function trainable: the run of ``params`` (``sweep``: a :meth:`Sweep.to_dict`, and the trial's fields).
+
+    Resumes from Tune's checkpoint when there is one (a restored sweep, a retried trial).
+    """
+    sweep = Sweep.from_dict(params["sweep"])
+    torch.set_num_threads(sweep.cpus_per_trial)
+    config = sweep.trial_config({k: v for k, v in params.items() if k != "sweep"})
+    node = _node_id()
+    run_dir = Path(tempfile.mkdtemp(prefix="seqgan-trial-"))
+    try:
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is None:
+            trainer = SeqGANTrainer(config, run_dir, checkpoint_every_s=math.inf)
+        else:
+            with checkpoint.as_directory() as saved:
+                shutil.copytree(saved, run_dir, dirs_exist_ok=True)
+            trainer = SeqGANTrainer.resume(run_dir, checkpoint_every_s=math.inf)
+        while not trainer.finished:
+            trainer.run(max_units=trainer.units_to_next_evaluation())  # then checkpoints the run folder
+            metrics = trial_metrics(trainer.rows, trainer.summary() if trainer.finished else None)
+            metrics.update(unit=trainer.units_done, units=len(trainer.units), node=node)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(run_dir)))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _node_id() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
+# ---- the sweep, from the driver ----
+
+
+def check_address(address: str | None) -> None:
+    """Fail fast, in one line, when nothing answers at a ``HOST:PORT`` or ``ray://HOST:PORT`` address."""
+    if address is None or address == "auto":
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address must be 'auto', HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        message = f"address {address!r}: no Ray cluster answers ({reason}); start one with `ray start --head`"
+        raise ConnectionError(message) from None
+
+
+def run_sweep(
+    sweep: Sweep | None,
+    out: Path,
+    address: str | None = None,
+    resume: bool = False,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``sweep`` (or, with ``resume``, the sweep kept in ``out``) and return every trial's last result.
+
+    :param out: the sweep's folder: ``sweep.json`` and Tune's experiment (``trials/``, checkpoints in it).
+        On a cluster every node must reach it (a shared file system).
+    :param address: ``None`` starts Ray in this process; ``"auto"`` or ``"ray://HOST:PORT"`` joins a cluster.
+    :param on_result: called with each result a trial reports (its ``config`` fields merged in).
+    :raises ConnectionError: nothing answers at ``address``.
+    """
+    check_address(address)
+    out = Path(out).resolve()
+    if resume:
+        sweep = Sweep.from_dict(json.loads((out / SWEEP_FILE).read_text()))
+    elif sweep is None:
+        raise ValueError("a new sweep needs its Sweep")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phone-home from a sweep
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # A checkpoint at every evaluation is the design (resume loses at most one), not a bottleneck to warn of.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address is None:
+            ray.init(
+                address="local",
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        trainable = tune.with_resources(seqgan_trial, {"cpu": sweep.cpus_per_trial})
+        callbacks = [Progress(on_result)] if on_result is not None else []
+        if resume:
+            tuner = tune.Tuner.restore(str(out / TRIALS_DIR), trainable, resume_unfinished=True, resume_errored=True)
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                param_space=_param_space(sweep),
+                tune_config=_tune_config(sweep),
+                run_config=tune.RunConfig(
+                    name=TRIALS_DIR,
+                    storage_path=str(out),
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                    failure_config=tune.FailureConfig(max_failures=0),
+                    callbacks=callbacks,
+                    verbose=0,
+                ),
+            )
+        grid = tuner.fit()
+        results = []
+        for result in grid:
+            if result.error is not None:
+                raise RuntimeError(f"a trial failed: {result.error}")
+            results.append({**result.config, **result.metrics, "sweep": None})
+        return results
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _param_space(sweep: Sweep) -> dict[str, Any]:
+    space: dict[str, Any] = {"sweep": sweep.to_dict()}
+    if sweep.search_alg == "optuna":
+        space.update(seed=sweep.seeds[0], method=sweep.methods[0])
+        for name, (low, high, log) in sweep.search.items():
+            space[name] = (tune.loguniform if log else tune.uniform)(low, high)
+        return space
+    space.update(seed=tune.grid_search(list(sweep.seeds)), method=tune.grid_search(list(sweep.methods)))
+    space.update({name: tune.grid_search(list(values)) for name, values in sweep.grid.items()})
+    return space
+
+
+def _tune_config(sweep: Sweep) -> tune.TuneConfig:
+    search_alg = scheduler = None
+    if sweep.search_alg == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        search_alg = OptunaSearch(seed=sweep.seeds[0])
+    if sweep.scheduler == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        # Units, so that trials compare at the same point of their schedule; none stops before its method starts.
+        units = len(sweep.trial_config(sweep.points()[0]).units())
+        method_units = sweep.base.adversarial_epochs
+        scheduler = ASHAScheduler(
+            time_attr="unit", max_t=units, grace_period=max(1, units - method_units + method_units // 4)
+        )
+    metric = {"metric": METRIC, "mode": "min"} if (search_alg or scheduler) else {}
+    return tune.TuneConfig(
+        search_alg=search_alg, scheduler=scheduler, num_samples=sweep.num_samples if search_alg else 1, **metric
+    )
+
+
+class Progress(tune.Callback):
+    """Hands every result a trial reports to ``on_result``, with the trial's own fields (the command line prints it)."""
+
+    def __init__(self, on_result: Callable[[dict[str, Any]], None]) -> None:
+        self.on_result = on_result
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        fields = {k: v for k, v in trial.config.items() if k != "sweep"}
+        self.on_result({**fields, **result, "trial_id": trial.trial_id})

@@ -1,0 +1,149 @@
+"""Table 1 across seeds: per method, the mean final NLL-oracle with a 95% confidence interval, and Welch's test.
+
+The paper's p-values compare 10,000 samples of one run per method: they measure sampling noise. Here
+each seed is one run, and the statistics are across runs: the mean of the seeds' final NLL-oracle, a
+95% confidence interval from Student's t (``mean ± t(0.975, n-1) · sd / √n``), and the two-sided
+p-value of Welch's t-test (unequal variances) between SeqGAN's seeds and each other method's. The
+rows of one SeqGAN trial give three methods: SeqGAN, its MLE control (Figure 2's continued MLE) and
+Random (the untrained G_θ, the same for every method of a seed).
+
+:func:`method_values` reads a sweep's trial results (:func:`agents.ray_sweep.run_sweep`);
+:func:`seed_table` computes the statistics; :func:`write_tables` writes ``results.md``,
+``trials.csv`` and ``table.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from agents.sweep import TRIAL_FIELDS
+from seqgan_gym._io import atomic_write_json, atomic_write_text
+
+#: The paper's Table 1 (NLL-oracle, one run per method).
+PAPER_TABLE1 = {"Random": 10.310, "MLE": 9.038, "Scheduled Sampling": 8.985, "PG-BLEU": 8.946, "SeqGAN": 8.736}
+#: Row order, and the trial method and summary key each row is read from (``{m}``: the metric).
+METHOD_ROWS: dict[str, tuple[str | None, str]] = {
+    "Random": (None, "{m}_random"),
+    "MLE": ("seqgan", "{m}_mle_continuation"),
+    "Scheduled Sampling": ("scheduled_sampling", "{m}_scheduled_sampling"),
+    "PG-BLEU": ("pg_bleu", "{m}_pg_bleu"),
+    "SeqGAN": ("seqgan", "{m}_seqgan"),
+}
+#: The columns of ``trials.csv`` after the trial's fields.
+TRIAL_COLUMNS = ("nll_oracle_random", "nll_oracle", "nll_oracle_mle", "nll_test", "training_seconds", "node")
+
+
+def group_of(result: dict[str, Any], grid: list[str]) -> str:
+    """The label of a trial's grid point (``"n_rollouts=8, d_steps=2"``; ``""`` without a grid)."""
+    return ", ".join(f"{name}={result[name]}" for name in grid)
+
+
+def method_values(
+    results: list[dict[str, Any]], grid: list[str], metric: str = "nll_oracle"
+) -> dict[str, dict[str, dict[int, float]]]:
+    """``{grid point: {method row: {seed: final metric}}}`` from finished trials' results.
+
+    :raises ValueError: a trial has not finished (its result has no summary).
+    """
+    table: dict[str, dict[str, dict[int, float]]] = {}
+    for result in results:
+        if not result.get("done"):
+            raise ValueError(f"trial seed={result.get('seed')} method={result.get('method')} has not finished")
+        rows = table.setdefault(group_of(result, grid), {})
+        for row, (method, key) in METHOD_ROWS.items():
+            value = result.get(key.format(m=metric))
+            if value is not None and (method is None or method == result["method"]):
+                rows.setdefault(row, {})[int(result["seed"])] = float(value)
+    return table
+
+
+def confidence_interval(values: list[float], level: float = 0.95) -> float | None:
+    """Half-width of the ``level`` confidence interval of the mean (Student's t); ``None`` for one value."""
+    from scipy import stats  # Student's t distribution: scipy's, not ours
+
+    if len(values) < 2:
+        return None
+    return float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values)))
+
+
+def welch_p_value(a: list[float], b: list[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test between two groups of runs; ``None`` under two runs a side."""
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2 or (statistics.stdev(a) == 0 and statistics.stdev(b) == 0):
+        return None
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def seed_table(values: dict[str, dict[int, float]]) -> list[dict[str, Any]]:
+    """One row per method of ``values`` (``{method row: {seed: value}}``): n, mean, sd, 95% CI, p vs SeqGAN."""
+    seqgan = list(values.get("SeqGAN", {}).values())
+    rows = []
+    for name in METHOD_ROWS:
+        if name not in values:
+            continue
+        runs = [values[name][seed] for seed in sorted(values[name])]
+        rows.append(
+            {
+                "method": name,
+                "seeds": sorted(values[name]),
+                "n": len(runs),
+                "mean": statistics.mean(runs),
+                "sd": statistics.stdev(runs) if len(runs) > 1 else None,
+                "ci95": confidence_interval(runs),
+                "p_vs_seqgan": None if name == "SeqGAN" or not seqgan else welch_p_value(seqgan, runs),
+                "paper": PAPER_TABLE1[name],
+            }
+        )
+    return rows
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p_value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2g}"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """A table of :func:`seed_table`'s rows."""
+    lines = [
+        "| method | seeds | NLL-oracle, mean ± 95% CI | sd | p, SeqGAN vs method (Welch, across seeds) | paper |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ci = "" if row["ci95"] is None else f" ± {row['ci95']:.3f}"
+        lines.append(
+            f"| {row['method']} | {row['n']} | {row['mean']:.3f}{ci} | {_number(row['sd'])} "
+            f"| {_p_value(row['p_vs_seqgan'])} | {row['paper']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_tables(out: Path, results: list[dict[str, Any]], grid: list[str], header: str) -> dict[str, Any]:
+    """``results.md`` (one table per grid point), ``trials.csv`` and ``table.json`` in ``out``."""
+    tables = {group: seed_table(values) for group, values in method_values(results, grid).items()}
+    parts = [header]
+    for group, rows in sorted(tables.items()):
+        parts += [f"### {group}" if group else "", markdown(rows)]
+    atomic_write_text(out / "results.md", "\n\n".join(p for p in parts if p) + "\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    fields = [*TRIAL_FIELDS, *grid]
+    writer.writerow([*fields, *TRIAL_COLUMNS])
+    for result in sorted(results, key=lambda r: [str(r[f]) for f in fields]):
+        writer.writerow([*(result[f] for f in fields), *(_cell(result.get(c)) for c in TRIAL_COLUMNS)])
+    atomic_write_text(out / "trials.csv", buffer.getvalue())
+    data = {"header": header, "grid": grid, "tables": tables}
+    atomic_write_json(out / "table.json", data)
+    return data
+
+
+def _cell(value: Any) -> Any:
+    return f"{value:.6f}" if isinstance(value, float) else ("" if value is None else value)

@@ -1,0 +1,255 @@
+"""The sweep on Ray Tune: an embedded 2-trial sweep, the same sweep killed and resumed, on a two-node cluster.
+
+Every sweep here is two tiny trials (seeds 0 and 1 of the toy trainer), so each is compared with
+the others: resumed, or run on two ``ray start`` nodes, it ends with the embedded sweep's numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import TINY_CONFIG
+
+from agents.cli import sweep as sweep_cli
+from agents.seed_table import confidence_interval, method_values, seed_table, welch_p_value
+from agents.sweep import Sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "sweep.py"
+#: The toy trainer, evaluated at the end of each phase only: few reports, few checkpoints.
+FIELDS = {**TINY_CONFIG.to_dict(), "eval_every": 100}
+for _name in ("seed", "method"):
+    FIELDS.pop(_name)
+
+
+def _argv(tmp_path: Path, out: Path, *extra: str) -> list[str]:
+    config = tmp_path / "tiny.json"
+    if not config.exists():
+        config.write_text(json.dumps(FIELDS))
+    return ["--preset", "quick", "--config", str(config), "--seeds", "0", "1", "--out", str(out), *extra]
+
+
+def _numbers(out: Path) -> list[dict[str, str]]:
+    """trials.csv without the columns that vary from run to run (time, node)."""
+    with (out / "trials.csv").open(newline="") as f:
+        return [{k: v for k, v in row.items() if k not in ("training_seconds", "node")} for row in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-trial sweep on a Ray started inside this process."""
+    tmp_path = tmp_path_factory.mktemp("embedded")
+    sweep_cli.main(_argv(tmp_path, tmp_path / "sweep"))
+    return tmp_path / "sweep"
+
+
+def test_an_embedded_sweep_writes_its_table(embedded: Path) -> None:
+    rows = _numbers(embedded)
+    assert [(r["seed"], r["method"]) for r in rows] == [("0", "seqgan"), ("1", "seqgan")]
+    assert all(math.isfinite(float(r[c])) for r in rows for c in ("nll_oracle", "nll_oracle_mle", "nll_oracle_random"))
+    assert rows[0]["nll_oracle"] != rows[1]["nll_oracle"]  # two seeds, two runs
+    table = json.loads((embedded / "table.json").read_text())["tables"][""]
+    assert [r["method"] for r in table] == ["Random", "MLE", "SeqGAN"] and all(r["n"] == 2 for r in table)
+    seqgan = [float(r["nll_oracle"]) for r in rows]
+    assert table[-1]["mean"] == pytest.approx(sum(seqgan) / 2)
+    results = (embedded / "results.md").read_text()
+    assert "| SeqGAN | 2 |" in results and "95% CI" in results
+    trial_dirs = [p for p in (embedded / "trials").iterdir() if p.is_dir()]
+    assert len(trial_dirs) == 2 and all(list(d.glob("checkpoint_*/checkpoint.pt")) for d in trial_dirs)
+
+
+def _kill_session(leader: subprocess.Popen) -> None:
+    """SIGKILL every process of ``leader``'s session (the sweep and the Ray it started)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == leader.pid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    leader.wait(timeout=30)
+
+
+def test_a_killed_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path: Path, embedded: Path) -> None:
+    out = tmp_path / "sweep"
+    log = (tmp_path / "log.txt").open("w")
+    argv = [sys.executable, str(SCRIPT), *_argv(tmp_path, out)]
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:  # kill it once a trial has reported its first checkpoint (the end of MLE pretraining)
+        deadline = time.monotonic() + 120
+        while not list(out.glob("trials/*/checkpoint_*/checkpoint.pt")) and process.poll() is None:
+            assert time.monotonic() < deadline, (tmp_path / "log.txt").read_text()[-2000:]
+            time.sleep(0.2)
+        assert process.poll() is None, "the sweep ended before it could be killed"
+    finally:
+        _kill_session(process)
+    assert not (out / "trials.csv").exists()
+    sweep_cli.main(["--resume", "--out", str(out)])
+    assert _numbers(out) == _numbers(embedded)
+    assert (out / "results.md").read_text() == (embedded / "results.md").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_sweep_runs_on_a_two_node_cluster(tmp_path: Path, embedded: Path) -> None:
+    """A head and a worker node (two ``ray start`` processes on this machine, one CPU each) both run a trial.
+
+    The sweep runs as a user runs it, from a shell: its own process, with ``--address``.
+    """
+    ray = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    # Token authentication needs the token on every node; these two local nodes go without.
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--block"]
+    nodes = [
+        subprocess.Popen(
+            [str(ray), "start", "--head", "--port", str(port), "--include-dashboard", "false", *common],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+    ]  # fmt: skip
+    try:
+        _wait_for_port(port)
+        nodes.append(
+            subprocess.Popen(
+                [str(ray), "start", "--address", f"127.0.0.1:{port}", *common],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+        )  # fmt: skip
+        _wait_for_nodes(f"127.0.0.1:{port}", 2, env)
+        out = tmp_path / "sweep"
+        argv = [sys.executable, str(SCRIPT), *_argv(tmp_path, out, "--address", f"127.0.0.1:{port}")]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    finally:
+        for node in reversed(nodes):  # each stops the Ray processes it started (SIGTERM: a drained stop)
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            try:
+                node.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _kill_session(node)
+    with (out / "trials.csv").open(newline="") as f:
+        assert len({row["node"] for row in csv.DictReader(f)}) == 2  # both nodes ran a trial
+    assert _numbers(out) == _numbers(embedded)
+
+
+def _wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"the head node never listened on port {port}"
+            time.sleep(0.2)
+
+
+def _wait_for_nodes(address: str, count: int, env: dict[str, str]) -> None:
+    """Until ``count`` nodes are alive in the cluster at ``address`` (asked from another process)."""
+    wait = (
+        "import ray, time\n"
+        f"ray.init(address={address!r}, log_to_driver=False)\n"
+        f"while sum(node['Alive'] for node in ray.nodes()) < {count}:\n"
+        "    time.sleep(0.2)\n"
+    )
+    subprocess.run([sys.executable, "-c", wait], env=env, capture_output=True, timeout=60, check=True)
+
+
+# ---- the statistics, and bad input ----
+
+
+def test_confidence_interval_and_welch_test_across_seeds() -> None:
+    # mean 2, sd 1, n 3: t(0.975, 2) = 4.3027 -> 4.3027 / sqrt(3)
+    assert confidence_interval([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+    assert confidence_interval([5.0]) is None
+    # t = -3.674 with 4 degrees of freedom (equal sizes and variances): p = 0.02131
+    assert welch_p_value([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == pytest.approx(0.021312, abs=1e-5)
+    assert welch_p_value([1.0], [2.0, 3.0]) is None
+
+
+def test_the_table_reads_every_method_of_a_seed() -> None:
+    def trial(seed: int, method: str, final: float, **more: float) -> dict:
+        return {"seed": seed, "method": method, "done": True, "nll_oracle_random": 10.0 + seed,
+                f"nll_oracle_{method}": final, **more}  # fmt: skip
+
+    results = [trial(s, "seqgan", 8.7 + s / 8, nll_oracle_mle_continuation=9.0 + s / 8) for s in (0, 1, 2)]
+    results += [trial(s, "pg_bleu", 8.5 + s / 4) for s in (0, 1)]
+    values = method_values(results, grid=[])[""]
+    assert values["Random"] == {0: 10.0, 1: 11.0, 2: 12.0} and values["PG-BLEU"] == {0: 8.5, 1: 8.75}
+    rows = {row["method"]: row for row in seed_table(values)}
+    assert rows["SeqGAN"]["mean"] == pytest.approx(8.825) and rows["SeqGAN"]["n"] == 3
+    assert rows["MLE"]["p_vs_seqgan"] == pytest.approx(welch_p_value([8.7, 8.825, 8.95], [9.0, 9.125, 9.25]))
+    assert rows["PG-BLEU"]["ci95"] == pytest.approx(confidence_interval([8.5, 8.75]))
+    with pytest.raises(ValueError, match="has not finished"):
+        method_values([{"seed": 0, "method": "seqgan"}], grid=[])
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "words"),
+    [
+        (["--set", "n_rolouts=8"], "--set", "unknown SeqGANConfig field 'n_rolouts'"),
+        (["--grid", "n_rolouts=8,16"], "--grid", "unknown SeqGANConfig field 'n_rolouts'"),
+        (["--grid", "n_rollouts=0,16"], "--grid", "n_rollouts"),
+        (["--grid", "seed=1,2"], "--grid", "--seeds"),
+        (["--seeds"], "--seeds", "expected at least one argument"),
+        (["--methods", "gail"], "--methods", "invalid choice"),
+        (["--tune", "generator_lr=0.1"], "--tune", "LOW:HIGH"),
+        (["--tune", "generator_lr=1e-3:1e-2", "--seeds", "0", "1"], "--search", "one seed"),
+        (["--set", "n_rollouts"], "--set", "FIELD=VALUE"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_option(
+    argv: list[str], option: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        sweep_cli.parse_args(["--out", str(tmp_path / "new"), *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err and words in err, err
+
+
+def test_an_unreachable_address_is_one_line_and_fast(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        sweep_cli.main(_argv(tmp_path, tmp_path / "sweep", "--address", f"127.0.0.1:{_free_port()}"))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no Ray cluster answers" in err and "ray start --head" in err, err
+    assert time.monotonic() - started < 30  # no minute of retries before saying so
+
+
+def test_resume_needs_a_sweep_and_takes_no_settings(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for argv, words in (
+        (["--resume", "--out", str(tmp_path)], "no sweep to continue"),
+        (["--resume", "--out", str(tmp_path), "--seeds", "3"], "drop --seeds"),
+    ):
+        with pytest.raises(SystemExit):
+            sweep_cli.parse_args(argv)
+        assert words in capsys.readouterr().err
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "old.txt").write_text("")
+    with pytest.raises(SystemExit):
+        sweep_cli.parse_args(["--out", str(tmp_path / "x")])
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_a_sweep_round_trips_through_its_file() -> None:
+    sweep = Sweep(base=TINY_CONFIG, seeds=(0, 1), methods=("seqgan", "pg_bleu"), grid={"n_rollouts": (2, 3)})
+    again = Sweep.from_dict(json.loads(json.dumps(sweep.to_dict())))
+    assert again == sweep and len(again.points()) == 2 * 2 * 2
+    configs = [again.trial_config(p) for p in again.points()]
+    assert {c.mle_continuation_epochs for c in configs if c.method == "pg_bleu"} == {0}  # SeqGAN trains the control
