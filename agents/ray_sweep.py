@@ -26,7 +26,7 @@ import torch
 from ray import tune
 
 from agents.seqgan import SeqGANTrainer
-from agents.sweep import METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
+from agents.sweep import INTEGER_FIELDS, METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
 from seqgan_gym._io import atomic_write_json
 
 
@@ -157,7 +157,10 @@ def _param_space(sweep: Sweep) -> dict[str, Any]:
     if sweep.search_alg == "optuna":
         space.update(seed=sweep.seeds[0], method=sweep.methods[0])
         for name, (low, high, log) in sweep.search.items():
-            space[name] = (tune.loguniform if log else tune.uniform)(low, high)
+            if name in INTEGER_FIELDS:  # a count: Optuna samples integers, so the table shows what ran
+                space[name] = (tune.lograndint if log else tune.randint)(math.ceil(low), math.floor(high) + 1)
+            else:
+                space[name] = (tune.loguniform if log else tune.uniform)(low, high)
         return space
     space.update(seed=tune.grid_search(list(sweep.seeds)), method=tune.grid_search(list(sweep.methods)))
     space.update({name: tune.grid_search(list(values)) for name, values in sweep.grid.items()})

@@ -46,14 +46,14 @@ def group_of(result: dict[str, Any], grid: list[str]) -> str:
 def method_values(
     results: list[dict[str, Any]], grid: list[str], metric: str = "nll_oracle"
 ) -> dict[str, dict[str, dict[int, float]]]:
-    """``{grid point: {method row: {seed: final metric}}}`` from finished trials' results.
+    """``{grid point: {method row: {seed: final metric}}}`` from the trials that ran their whole schedule.
 
-    :raises ValueError: a trial has not finished (its result has no summary).
+    Trials an early-stopping scheduler ended are left out (they have no final value).
     """
     table: dict[str, dict[str, dict[int, float]]] = {}
     for result in results:
-        if not result.get("done"):
-            raise ValueError(f"trial seed={result.get('seed')} method={result.get('method')} has not finished")
+        if not result.get("finished"):
+            continue
         rows = table.setdefault(group_of(result, grid), {})
         for row, (method, key) in METHOD_ROWS.items():
             value = result.get(key.format(m=metric))
@@ -126,19 +126,46 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_tables(out: Path, results: list[dict[str, Any]], grid: list[str], header: str) -> dict[str, Any]:
-    """``results.md`` (one table per grid point), ``trials.csv`` and ``table.json`` in ``out``."""
-    tables = {group: seed_table(values) for group, values in method_values(results, grid).items()}
-    parts = [header]
+def ranking(results: list[dict[str, Any]], fields: list[str]) -> str:
+    """A search's trials, best first: their fields, the method's final NLL-oracle, the MLE control's."""
+    lines = [
+        "| rank | " + " | ".join(fields) + " | NLL-oracle | MLE control | schedule |",
+        "|---" * (len(fields) + 4) + "|",
+    ]
+    ordered = sorted(results, key=lambda r: (not r.get("finished"), r.get("nll_oracle", math.inf)))
+    for rank, result in enumerate(ordered, start=1):
+        values = " | ".join(str(_cell(result.get(f))) for f in fields)
+        state = "whole" if result.get("finished") else f"stopped at unit {result.get('unit')} of {result.get('units')}"
+        lines.append(
+            f"| {rank} | {values} | {_number(result.get('nll_oracle'))} | {_number(result.get('nll_oracle_mle'))} "
+            f"| {state} |"
+        )
+    return "\n".join(lines)
+
+
+def write_tables(
+    out: Path, results: list[dict[str, Any]], grid: list[str], header: str, search: bool = False
+) -> dict[str, Any]:
+    """``results.md``, ``trials.csv`` and ``table.json`` in ``out``.
+
+    A grid: one table per grid point (:func:`seed_table`). A search (``search``): its trials ranked
+    (:func:`ranking`), ``grid`` naming the searched fields.
+    """
+    tables = {} if search else {group: seed_table(values) for group, values in method_values(results, grid).items()}
+    stopped = sum(not r.get("finished") for r in results)
+    if stopped and not search:
+        header += f" {stopped} trials stopped early (ASHA) are left out."
+    parts = [header, ranking(results, grid)] if search else [header]
     for group, rows in sorted(tables.items()):
         parts += [f"### {group}" if group else "", markdown(rows)]
     atomic_write_text(out / "results.md", "\n\n".join(p for p in parts if p) + "\n")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     fields = [*TRIAL_FIELDS, *grid]
-    writer.writerow([*fields, *TRIAL_COLUMNS])
+    writer.writerow([*fields, *TRIAL_COLUMNS, "finished"])
     for result in sorted(results, key=lambda r: [str(r[f]) for f in fields]):
-        writer.writerow([*(result[f] for f in fields), *(_cell(result.get(c)) for c in TRIAL_COLUMNS)])
+        cells = [*(result[f] for f in fields), *(_cell(result.get(c)) for c in TRIAL_COLUMNS)]
+        writer.writerow([*cells, bool(result.get("finished"))])
     atomic_write_text(out / "trials.csv", buffer.getvalue())
     data = {"header": header, "grid": grid, "tables": tables}
     atomic_write_json(out / "table.json", data)

@@ -33,6 +33,8 @@ SCHEDULERS = ("none", "asha")
 SWEEP_FILE = "sweep.json"
 #: Tune's experiment folder inside the sweep's folder.
 TRIALS_DIR = "trials"
+#: The integer fields of :class:`SeqGANConfig` (a search samples them as integers).
+INTEGER_FIELDS = frozenset(f.name for f in dataclasses.fields(SeqGANConfig) if f.type in ("int", "int | None"))
 #: The metric Optuna and ASHA minimise.
 METRIC = "nll_oracle"
 
@@ -96,8 +98,7 @@ class Sweep:
 
     def trial_config(self, fields: dict[str, Any]) -> SeqGANConfig:
         """The run of one trial: ``base`` with the trial's fields (a baseline without the MLE control)."""
-        integer = {f.name for f in dataclasses.fields(SeqGANConfig) if f.type in ("int", "int | None")}
-        fields = {k: (round(v) if k in integer and isinstance(v, float) else v) for k, v in fields.items()}
+        fields = {k: (round(v) if k in INTEGER_FIELDS and isinstance(v, float) else v) for k, v in fields.items()}
         if fields.get("method", self.base.method) != "seqgan":
             fields.setdefault("mle_continuation_epochs", 0)
         return dataclasses.replace(self.base, **fields)
@@ -153,5 +154,5 @@ def trial_metrics(rows: list[dict[str, Any]], summary: dict[str, Any] | None) ->
     metrics["nll_oracle_random"] = rows[0].get("nll_oracle")  # the untrained G_θ: Table 1's Random
     if summary is not None:
         metrics.update({k: v for k, v in summary.items() if isinstance(v, (int, float, str)) or v is None})
-        metrics["done"] = True
+        metrics["finished"] = True  # the whole schedule ran (Tune's own "done" also marks trials ASHA stopped)
     return metrics

@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except ImportError:
         sys.stderr.write(f"{PROG}: error: the sweep needs Ray Tune: pip install -e .[ray]\n")
         raise SystemExit(2) from None
-    from agents.seed_table import markdown, write_tables
+    from agents.seed_table import markdown, ranking, write_tables
 
     sweep = args.sweep or Sweep.from_dict(json.loads((args.out / SWEEP_FILE).read_text()))
     grid = list(sweep.grid or sweep.search)
@@ -203,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (ConnectionError, ValueError) as err:
         sys.stderr.write(f"{PROG}: error: {' '.join(str(err).splitlines())}\n")
         raise SystemExit(2) from None
-    data = write_tables(args.out, results, grid, describe(sweep))
+    search = sweep.search_alg != "grid"
+    data = write_tables(args.out, results, grid, describe(sweep), search=search)
+    if search:
+        print(ranking(results, grid))
     for group, rows in data["tables"].items():
         print(f"\n{group}\n{markdown(rows)}" if group else f"\n{markdown(rows)}")
     print(f"results in {args.out}/")
