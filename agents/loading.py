@@ -52,15 +52,8 @@ _ACTIVATIONS = {
     f"<class '{c.__module__}.{c.__name__}'>": c for c in (nn.Tanh, nn.ReLU, nn.GELU, nn.ELU, nn.LeakyReLU, nn.SiLU)
 }
 #: ``policy_kwargs`` keys of ``GeneratorPolicy`` that hold plain JSON values.
-_JSON_POLICY_KWARGS = (
-    "net_arch",
-    "features_extractor_kwargs",
-    "share_features_extractor",
-    "ortho_init",
-    "optimizer_kwargs",
-    "normalize_images",
-    "log_std_init",
-)
+_JSON_POLICY_KWARGS = ("net_arch", "features_extractor_kwargs", "share_features_extractor", "ortho_init")
+_JSON_POLICY_KWARGS += ("optimizer_kwargs", "normalize_images", "log_std_init")
 
 
 def _algorithms() -> dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]]:

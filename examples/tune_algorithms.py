@@ -71,6 +71,8 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
          "n_critic_updates": 5, "cg_damping": 0.1},
         {"learning_rate": 1e-7, "target_kl": 0.1, "batch_size": 1280, "normalize_advantage": False,
          "n_critic_updates": 5, "cg_damping": 0.001},
+        {"learning_rate": 1e-7, "target_kl": 0.3, "batch_size": 1280, "normalize_advantage": False,
+         "n_critic_updates": 5, "cg_damping": 0.001},
     ],
     "REINFORCE": [{"learning_rate": 0.01, "max_grad_norm": 5.0, "baseline": None}],
 }  # fmt: skip
@@ -172,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     # The pretrained G_θ's NLL-oracle, on the samples every trial's curve starts with.
     start_nll = nll_oracle(oracle, start[0].sample(args.n_eval, generator=torch.Generator().manual_seed(SEED)))
     studies = {name: tune(name, args, oracle, start, storage) for name in args.algorithms}
+    # The table shows every algorithm tuned in this folder for these updates, not only this call's.
+    names = set(optuna.get_all_study_names(storage))
+    for name in TUNABLE[:3]:
+        if name not in studies and f"{name}-{args.updates}" in names:
+            studies[name] = optuna.load_study(study_name=f"{name}-{args.updates}", storage=storage)
+    studies = {name: studies[name] for name in TUNABLE if name in studies}
     write_results(args, studies, reference.value, start_nll)
     return 0
 
