@@ -245,6 +245,22 @@ def test_an_unreachable_address_is_one_line_and_fast(tmp_path: Path, capsys: pyt
     assert time.monotonic() - started < 30  # no minute of retries before saying so
 
 
+def test_a_failed_trial_is_one_line_with_the_resume_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.ray_sweep
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a trial failed: FloatingPointError: non-finite reward\n  (traceback lines)")
+
+    monkeypatch.setattr(agents.ray_sweep, "run_sweep", failing)
+    with pytest.raises(SystemExit) as exit_info:
+        sweep_cli.main(_argv(tmp_path, tmp_path / "sweep"))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "non-finite reward" in err and "--resume --out" in err, err
+
+
 def test_resume_needs_a_sweep_and_takes_no_settings(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for argv, words in (
         (["--resume", "--out", str(tmp_path)], "no sweep to continue"),

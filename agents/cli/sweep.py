@@ -203,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (ConnectionError, ValueError) as err:
         sys.stderr.write(f"{PROG}: error: {' '.join(str(err).splitlines())}\n")
         raise SystemExit(2) from None
+    except RuntimeError as err:  # a trial failed: what it raised, and how to go on once it is fixed
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        sys.stderr.write(f"{PROG}: error: {first} (continue with --resume --out {args.out})\n")
+        raise SystemExit(1) from None
     search = sweep.search_alg != "grid"
     data = write_tables(args.out, results, grid, describe(sweep), search=search)
     if search:
