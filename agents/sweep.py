@@ -67,6 +67,9 @@ class Sweep:
     def __post_init__(self) -> None:
         if not self.seeds:
             raise ValueError("seeds must name at least one seed")
+        for name, values in (("seeds", self.seeds), ("methods", self.methods)):
+            if len(set(values)) != len(values):  # a repeated one would run twice and count once
+                raise ValueError(f"{name} must not repeat, got {list(values)}")
         unknown = sorted(set(self.methods) - set(METHOD_PHASES))
         if not self.methods or unknown:
             raise ValueError(f"methods must be some of {list(METHOD_PHASES)}, got {list(self.methods)}")

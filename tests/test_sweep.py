@@ -223,6 +223,9 @@ def test_the_table_reads_every_method_of_a_seed() -> None:
         (["--tune", "generator_lr=0.1"], "--tune", "LOW:HIGH"),
         (["--tune", "generator_lr=1e-3:1e-2", "--seeds", "0", "1"], "--search", "one seed"),
         (["--set", "n_rollouts"], "--set", "FIELD=VALUE"),
+        (["--seeds", "0", "0"], "--seeds", "must not repeat"),
+        (["--methods", "seqgan", "seqgan"], "--methods", "must not repeat"),
+        (["--tune", "discriminator_precision=0:1"], "--tune", "discriminator_precision"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_option(

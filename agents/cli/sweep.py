@@ -159,7 +159,7 @@ def make_sweep(args: argparse.Namespace) -> Sweep:
             cpus_per_trial=args.cpus_per_trial or 1,
         )
     except (TypeError, ValueError) as err:
-        raise ValueError(f"argument {_option_of(str(err))}: {err}") from None
+        raise ValueError(f"argument {_option_of(str(err), dict(args.tune or []))}: {err}") from None
 
 
 #: The option a :class:`Sweep` error is about, by how the message starts (else a grid point's field).
@@ -168,8 +168,11 @@ _ERROR_OPTIONS |= {"a search range": "--tune", "search ranges": "--search", "an 
 _ERROR_OPTIONS |= {"num_samples": "--num-samples", "cpus_per_trial": "--cpus-per-trial"}
 
 
-def _option_of(message: str) -> str:
-    return next((o for start, o in _ERROR_OPTIONS.items() if message.startswith(start)), "--grid")
+def _option_of(message: str, searched: dict[str, Any]) -> str:
+    found = next((o for start, o in _ERROR_OPTIONS.items() if message.startswith(start)), None)
+    if found is None:  # a field's value: one the search sets, else a grid point's
+        found = "--tune" if any(message.startswith(name) for name in searched) else "--grid"
+    return found
 
 
 def progress_printer(names: list[str]) -> Callable[[dict[str, Any]], None]:
