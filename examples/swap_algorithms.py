@@ -222,13 +222,25 @@ def _mean_spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+#: The tuning's budget (`examples/tune_algorithms.py --updates 10`): the table shows NLL-oracle there too.
+TUNING_UPDATES = 10
+
+
+def _at_update(run: dict[str, Any], update: int) -> float | None:
+    """NLL-oracle of ``run`` after ``update`` generator updates, ``None`` if not evaluated there."""
+    return next((nll for u, nll in run["curve"] if u == update), None)
+
+
 def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: float) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    # After the tuning's budget as well as at the end, where the curve has that point.
+    at_tuning = TUNING_UPDATES < args.updates and all(_at_update(r, TUNING_UPDATES) is not None for r in results)
+    tuning_column = f" after {TUNING_UPDATES} updates |" if at_tuning else ""
     lines = [
-        "| algorithm | setting | NLL-oracle, start | NLL-oracle, end | gain | best | NLL-test, start → end "
-        "| wall time (s) | seeds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| algorithm | setting | NLL-oracle, start |{tuning_column} NLL-oracle, end | gain | best "
+        "| NLL-test, start → end | wall time (s) | seeds |",
+        "|---|---|---|" + ("---|" if at_tuning else "") + "---|---|---|---|---|---|",
     ]
     names = [name for name in ALGORITHMS if any(r["name"] == name for r in results)]
     for name in names:
@@ -237,8 +249,10 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         best = [min(v for _, v in r["curve"]) for r in runs]
         gains = [a - b for a, b in zip(starts, ends, strict=True)]
         tests = [statistics.mean(r["nll_test"][i] for r in runs) for i in (0, -1)]
+        at_budget = [v for r in runs if (v := _at_update(r, TUNING_UPDATES)) is not None]
+        tuning_cell = f" {_mean_spread(at_budget)} |" if at_tuning else ""
         lines.append(
-            f"| {name} | {ALGORITHMS[name][1]} | {_mean_spread(starts)} | {_mean_spread(ends)} | "
+            f"| {name} | {ALGORITHMS[name][1]} | {_mean_spread(starts)} |{tuning_cell} {_mean_spread(ends)} | "
             f"{_mean_spread(gains)} | {_mean_spread(best)} | {tests[0]:.3f} → {tests[1]:.3f} "
             f"| {statistics.mean(r['wall_s'] for r in runs):.0f} | {len(runs)} |"
         )
@@ -247,7 +261,9 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
         f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
         f"per seed: {args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds ({pretrain_s:.0f} s "
-        f"in all). NLL-oracle on {args.n_eval} samples every {args.eval_every} updates; gain = start - end; mean ± "
+        f"in all). NLL-oracle on {args.n_eval} samples every {args.eval_every} updates"
+        + (f" (after {TUNING_UPDATES}: the budget the tuned settings were chosen for)" if at_tuning else "")
+        + "; gain = start - end; mean ± "
         f"sd over seeds {seeds}; NLL-test (G's NLL of {args.n_eval} held-out oracle samples: it rises as G drops "
         f"modes) as a mean; the wall time of each algorithm (mean per seed) includes its D training and "
         f"evaluations. `python examples/swap_algorithms.py --seeds {seeds}`"
@@ -298,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in todo:
             results.append(run_one(name, args, oracle, (generator, discriminator), seed))
             write_results(args, results, pretrain_s)  # what is done so far: --resume continues from it
+    if results and len(results) == len(args.done):
+        write_results(args, results, pretrain_s)  # a resumed run with nothing left still redraws its table
     return 0
 
 

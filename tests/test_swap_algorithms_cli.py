@@ -130,3 +130,26 @@ def test_resume_runs_only_the_pairs_a_cut_short_run_left(
     table = (out / "results.md").read_text()
     assert "seeds 0 1" in table and table.count("| 2 |") == 2  # every algorithm over both seeds
     assert (out / "curves.csv").read_text().count("\n") == 1 + 4 * 2
+
+
+def test_table_shows_the_tuning_budget_and_a_finished_run_redraws_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NLL-oracle after the tuning's 10 updates sits beside the end; --resume with nothing left rewrites the table."""
+
+    def fake_run(name: str, args: object, oracle: object, start: object, seed: int) -> dict:
+        curve = [[0, 9.0], [10, 8.5 + seed / 10], [12, 8.7]]
+        return {"name": name, "seed": seed, "curve": curve, "nll_test": [9.0, 9.1], "wall_s": 1.0}
+
+    monkeypatch.setattr(swap_algorithms, "pretrain", lambda args, oracle, seed: (None, None, None))
+    monkeypatch.setattr(swap_algorithms, "run_one", fake_run)
+    monkeypatch.setattr(swap_algorithms.OracleLSTM, "seeded", staticmethod(lambda seed: None))
+    out = tmp_path / "swap"
+    argv = ["--out", str(out), "--algorithms", "PPO", "--updates", "12", "--eval-every", "2", "--seeds", "0", "1"]
+    assert swap_algorithms.main(argv) == 0
+    table = (out / "results.md").read_text()
+    assert "| NLL-oracle, start | after 10 updates | NLL-oracle, end |" in table
+    assert "| 9.000 ± 0.000 | 8.550 ± 0.071 | 8.700 ± 0.000 |" in table  # seeds at 8.5 and 8.6 after 10
+    (out / "results.md").unlink()
+    assert swap_algorithms.main([*argv, "--resume"]) == 0
+    assert (out / "results.md").read_text() == table
