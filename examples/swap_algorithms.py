@@ -257,6 +257,7 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
             f"| {statistics.mean(r['wall_s'] for r in runs):.0f} | {len(runs)} |"
         )
     seeds = " ".join(str(s) for s in sorted({r["seed"] for r in results}))
+    subset = "" if names == list(ALGORITHMS) else f" --algorithms {','.join(names)}"  # the command that made it
     header = (
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
         f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
@@ -266,7 +267,7 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         + "; gain = start - end; mean ± "
         f"sd over seeds {seeds}; NLL-test (G's NLL of {args.n_eval} held-out oracle samples: it rises as G drops "
         f"modes) as a mean; the wall time of each algorithm (mean per seed) includes its D training and "
-        f"evaluations. `python examples/swap_algorithms.py --seeds {seeds}`"
+        f"evaluations. `python examples/swap_algorithms.py --seeds {seeds}{subset}`"
     )
     atomic_write_text(out / "results.md", header + "\n\n" + "\n".join(lines) + "\n")
     csv = ["algorithm,seed,update,nll_oracle"] + [

@@ -150,6 +150,7 @@ def test_table_shows_the_tuning_budget_and_a_finished_run_redraws_it(
     table = (out / "results.md").read_text()
     assert "| NLL-oracle, start | after 10 updates | NLL-oracle, end |" in table
     assert "| 9.000 ± 0.000 | 8.550 ± 0.071 | 8.700 ± 0.000 |" in table  # seeds at 8.5 and 8.6 after 10
+    assert "`python examples/swap_algorithms.py --seeds 0 1 --algorithms PPO`" in table  # the run's own command
     (out / "results.md").unlink()
     assert swap_algorithms.main([*argv, "--resume"]) == 0
     assert (out / "results.md").read_text() == table
