@@ -81,6 +81,21 @@ def check_address(address: str | None) -> None:
         raise ConnectionError(message) from None
 
 
+def start_ray(address: str | None = None) -> None:
+    """Start Ray in this process (no ``address``: all its CPUs, no dashboard) or join the cluster at ``address``."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phone-home from a sweep
+    if address is None:
+        ray.init(
+            address="local",
+            num_cpus=os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    else:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+
 def run_sweep(
     sweep: Sweep | None,
     out: Path,
@@ -105,22 +120,12 @@ def run_sweep(
     else:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phone-home from a sweep
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # A checkpoint at every evaluation is the design (resume loses at most one), not a bottleneck to warn of.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    started_here = not ray.is_initialized()
+    started_here = not ray.is_initialized()  # a caller's Ray (a notebook, a test module) is used, and kept
     if started_here:
-        if address is None:
-            ray.init(
-                address="local",
-                num_cpus=os.cpu_count(),
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        start_ray(address)
     try:
         trainable = tune.with_resources(seqgan_trial, {"cpu": sweep.cpus_per_trial})
         callbacks = [Progress(on_result)] if on_result is not None else []

@@ -15,12 +15,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray
 from helpers import TINY_CONFIG
 
 from agents.cli import sweep as sweep_cli
+from agents.ray_sweep import start_ray
 from agents.seed_table import confidence_interval, method_values, seed_table, welch_p_value
 from agents.sweep import Sweep
 
@@ -46,8 +49,17 @@ def _numbers(out: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-trial sweep on a Ray started inside this process."""
+def local_ray() -> Iterator[None]:
+    """One Ray in this process for the module's in-process sweeps (each would start and stop its own)."""
+    ray.shutdown()
+    start_ray()
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory, local_ray: None) -> Path:
+    """A 2-trial sweep on a Ray started inside this process (the sweep started from a shell: see the kill test)."""
     tmp_path = tmp_path_factory.mktemp("embedded")
     sweep_cli.main(_argv(tmp_path, tmp_path / "sweep"))
     return tmp_path / "sweep"
@@ -99,7 +111,7 @@ def test_a_killed_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path:
     assert (out / "results.md").read_text() == (embedded / "results.md").read_text()
 
 
-def test_an_optuna_search_with_asha_ranks_its_trials(tmp_path: Path) -> None:
+def test_an_optuna_search_with_asha_ranks_its_trials(tmp_path: Path, local_ray: None) -> None:
     """Optuna picks the points (integers for a count), ASHA may stop trials early; the table ranks them."""
     tune = ["--tune", "generator_lr=1e-3:1e-1:log", "--tune", "n_rollouts=1:4", "--num-samples", "2"]
     out = tmp_path / "search"
