@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -12,6 +14,13 @@ from seqgan_gym.oracle import OracleLSTM
 TINY_VOCAB = 12
 TINY_SEQ_LEN = 6
 TINY_N_REAL = 64
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    # pytest-xdist workers share the cores: torch's default (every core, in every worker and in the
+    # commands the tests start) would oversubscribe them and spin.
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    os.environ.update(OMP_NUM_THREADS=_threads, MKL_NUM_THREADS=_threads)
+    torch.set_num_threads(int(_threads))
 
 
 @pytest.fixture
