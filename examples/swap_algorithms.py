@@ -112,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown or not names:
         parser.error(f"--algorithms must name some of {list(ALGORITHMS)}, got {args.algorithms!r}")
     args.algorithms = names
-    args.done, args.earlier_pretrain_s = [], 0.0
+    args.done, args.earlier_pretrain_s = [], {}
     if args.resume:
         args.done = _earlier_results(parser, args)
     elif folder_contents(args.out):
@@ -132,7 +132,9 @@ def _earlier_results(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         settings, results = earlier["args"], earlier["results"]
         changed = [k for k in _SAME_SETTINGS if settings[k] != getattr(args, k)]
         done = [r for r in results if r["name"] in ALGORITHMS and isinstance(r["seed"], int) and r["curve"]]
-        args.earlier_pretrain_s = float(earlier["pretrain_s"])
+        # Seconds of each seed's latest pretraining (a total, in older files: not carried over).
+        if isinstance(earlier["pretrain_s"], dict):
+            args.earlier_pretrain_s = {str(k): float(v) for k, v in earlier["pretrain_s"].items()}
     except (OSError, ValueError, KeyError, TypeError) as err:
         parser.error(f"argument --resume: no earlier run to continue in {str(path)!r} ({err})")
     if changed:
@@ -231,7 +233,7 @@ def _at_update(run: dict[str, Any], update: int) -> float | None:
     return next((nll for u, nll in run["curve"] if u == update), None)
 
 
-def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: float) -> None:
+def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: dict[str, float]) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     # After the tuning's budget as well as at the end, where the curve has that point.
@@ -261,8 +263,9 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
     header = (
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
         f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
-        f"per seed: {args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds ({pretrain_s:.0f} s "
-        f"in all). NLL-oracle on {args.n_eval} samples every {args.eval_every} updates"
+        f"per seed: {args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds"
+        + (f" ({statistics.mean(pretrain_s.values()):.0f} s a seed)" if pretrain_s else "")
+        + f". NLL-oracle on {args.n_eval} samples every {args.eval_every} updates"
         + (f" (after {TUNING_UPDATES}: the budget the tuned settings were chosen for)" if at_tuning else "")
         + "; gain = start - end; mean ± "
         f"sd over seeds {seeds}; NLL-test (G's NLL of {args.n_eval} held-out oracle samples: it rises as G drops "
@@ -304,14 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
-    results, pretrain_s = list(args.done), args.earlier_pretrain_s
+    results, pretrain_s = list(args.done), dict(args.earlier_pretrain_s)
     for seed in args.seeds:
         todo = [name for name in args.algorithms if not any(r["name"] == name and r["seed"] == seed for r in results)]
         if not todo:
             continue
         start = time.perf_counter()
         generator, discriminator, _ = pretrain(args, oracle, seed)
-        pretrain_s += time.perf_counter() - start
+        pretrain_s[str(seed)] = time.perf_counter() - start
         for name in todo:
             results.append(run_one(name, args, oracle, (generator, discriminator), seed))
             write_results(args, results, pretrain_s)  # what is done so far: --resume continues from it

@@ -111,7 +111,14 @@ def test_resume_runs_only_the_pairs_a_cut_short_run_left(
         nll = 9.0 - 0.1 * len(ran)
         return {"name": name, "seed": seed, "curve": [[0, 9.0], [2, nll]], "nll_test": [9.0, 9.1], "wall_s": 1.0}
 
-    monkeypatch.setattr(swap_algorithms, "pretrain", lambda args, oracle, seed: (None, None, None))
+    clock = [0.0]
+
+    def fake_pretrain(args: object, oracle: object, seed: int) -> tuple[None, None, None]:
+        clock[0] += 100 + 10 * seed  # seed 0 takes 100 s, seed 1 110 s
+        return None, None, None
+
+    monkeypatch.setattr(swap_algorithms, "pretrain", fake_pretrain)
+    monkeypatch.setattr(swap_algorithms.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr(swap_algorithms, "run_one", fake_run)
     monkeypatch.setattr(swap_algorithms.OracleLSTM, "seeded", staticmethod(lambda seed: None))
     out = tmp_path / "swap"
@@ -129,6 +136,7 @@ def test_resume_runs_only_the_pairs_a_cut_short_run_left(
     assert ran[2:] == [("A2C", 0), ("PPO", 1), ("A2C", 1)]
     table = (out / "results.md").read_text()
     assert "seeds 0 1" in table and table.count("| 2 |") == 2  # every algorithm over both seeds
+    assert "(105 s a seed)" in table  # seed 0 pretrained twice (cut short, resumed) counts once
     assert (out / "curves.csv").read_text().count("\n") == 1 + 4 * 2
 
 
