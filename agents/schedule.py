@@ -97,7 +97,7 @@ class UnitSchedule:
         self._broken_unit: str | None = None  # a unit that failed half-way: the state is not between units
         self._claimed = False  # whether out_dir holds this trainer's run (new and written, or resumed)
         self.eval_samples = None
-        #: Set (e.g. by a Ctrl-C handler) to stop at the end of the unit under way: ``run`` then
+        #: Set (e.g. by a Ctrl-C or SIGTERM handler) to stop at the end of the unit under way: ``run`` then
         #: checkpoints and raises ``KeyboardInterrupt`` there, never inside a library's call.
         self.stop_requested = False
 

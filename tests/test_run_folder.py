@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -131,6 +132,48 @@ def test_two_command_lines_into_one_folder_and_ctrl_c(tmp_path: Path) -> None:
     assert "train_oracle.py: interrupted; the last checkpoint is intact (unit " in err
     with folder_lock(out):  # released with the process
         pass
+
+
+def test_sigterm_stops_after_the_unit_under_way_with_a_checkpoint(tmp_path: Path) -> None:
+    """``kill`` (a batch scheduler's preemption) stops like Ctrl-C: the unit under way finishes and is
+    checkpointed (no periodic checkpoint is due), one line says how to continue, and that works."""
+    out = tmp_path / "run"
+    config = _config_file(tmp_path, dataclasses.replace(SMALL, adversarial_epochs=5000))
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--checkpoint-every",
+            "1e4",
+            "--no-progress",
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # the rows as they come: stop once an adversarial epoch has ended
+            if re.search(r"adversarial epoch +1:", line):
+                break
+        run.send_signal(signal.SIGTERM)
+        out_text, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err and f"--resume {out}" in err, err
+    assert "stopping after the unit under way" in out_text
+    # The phases' ends checkpoint at unit 2 at the latest; a later one was written by the stop.
+    stopped_at = load_checkpoint(out / CHECKPOINT_NAME)["units_done"]
+    assert stopped_at >= 3
+    resumed = SeqGANTrainer.resume(out)
+    resumed.run(max_units=1)
+    assert resumed.units_done == stopped_at + 1
 
 
 # ---- 2. only into a new or empty folder, or the run being resumed ----

@@ -34,7 +34,7 @@ def usage() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console command: run ``seqgan-gym COMMAND ARGS...`` and exit with status 0 (errors: 2, Ctrl-C: 130)."""
+    """The console command: run ``seqgan-gym COMMAND ARGS...``; exit status 0 (errors: 2, Ctrl-C or SIGTERM: 130)."""
     run(argv)
     return 0
 

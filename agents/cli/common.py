@@ -217,8 +217,9 @@ def claim_run_folder(prog: str, out: Path, option: str, new_run: bool, stack: co
 
 @contextlib.contextmanager
 def stop_after_this_unit(trainer: Any) -> Iterator[None]:
-    """The first Ctrl-C stops the run between two units, so that no library call is cut half-way (a
-    lock taken and never released would hang the exit); a second one stops it at once."""
+    """The first Ctrl-C or SIGTERM (``kill``, a batch scheduler's preemption) stops the run between two
+    units, so that no library call is cut half-way (a lock taken and never released would hang the
+    exit) and the checkpoint holds every finished unit; a second one stops it at once."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
@@ -226,14 +227,16 @@ def stop_after_this_unit(trainer: Any) -> Iterator[None]:
     def request_stop(signum: int, frame: Any) -> None:
         trainer.stop_requested = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # os.write, not print: the handler may run in the middle of a print of the main program.
-        os.write(sys.stdout.fileno(), b"stopping after the unit under way (Ctrl-C again: at once)\n")
+        os.write(sys.stdout.fileno(), b"stopping after the unit under way (a second signal: at once)\n")
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def config_file(text: str) -> dict[str, Any]:

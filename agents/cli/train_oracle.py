@@ -19,7 +19,8 @@ each evaluation as text), checkpoint.pt, nll_oracle.png (Figure 2), and at the e
 final --n-samples samples: 2,000 for quick, 10,000 for fast and paper), generator.zip (REINFORCE.load)
 and summary.json. A new run needs a new or empty --out; the folder is locked
 (.lock) while a run writes there, so a second run into it, or --resume of it, is refused. Ctrl-C
-stops with the --resume command to continue (exit status 130).
+or SIGTERM (kill, a batch scheduler) stops after the unit under way, with the --resume command to
+continue (exit status 130).
 """
 
 from __future__ import annotations
@@ -293,7 +294,7 @@ def _start(args: argparse.Namespace, out: Path) -> SeqGANTrainer:
 
 
 def _interrupted(out: Path, args: argparse.Namespace) -> NoReturn:
-    """Ctrl-C: one line that says how to continue (the shell's convention: exit status 130)."""
+    """Ctrl-C or SIGTERM: one line that says how to continue (the shell's convention: exit status 130)."""
     sys.stderr.write(f"{PROG}: interrupted; {_resume_advice(out, args)}\n")
     sys.stderr.flush()
     raise SystemExit(130)

@@ -26,7 +26,8 @@ Writes to --out (a new or empty folder, locked while the run goes on) the traine
 (config.json, vocabulary.json, metrics.csv, tensorboard/ with decoded samples, checkpoint.pt,
 nll_test.png (Figure 2 with NLL-test), samples.txt, samples_text.txt, generator.zip, summary.json) and, at the
 end, results.md and results.json (the BLEU table), samples_seqgan.txt and samples_mle.txt, and
-quality_diversity.md. Ctrl-C stops with the --resume command to continue (exit status 130).
+quality_diversity.md. Ctrl-C or SIGTERM stops after the unit under way, with the --resume command to continue
+(exit status 130).
 """
 
 from __future__ import annotations
