@@ -107,7 +107,9 @@ def test_a_killed_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path:
         _kill_session(process)
     assert not (out / "trials.csv").exists()
     # Resumed from a shell too: the sweep starts its own Ray, finishes and stops it.
-    done = subprocess.run([sys.executable, str(SCRIPT), "--resume", "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--resume", "--out", str(out)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert _numbers(out) == _numbers(embedded)
     assert (out / "results.md").read_text() == (embedded / "results.md").read_text()
