@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.sweep import TRIAL_FIELDS
+from agents.sweep_merge import TRIALS_FILE, compact_result
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 
 #: The paper's Table 1 (NLL-oracle, one run per method).
@@ -146,7 +147,7 @@ def ranking(results: list[dict[str, Any]], fields: list[str]) -> str:
 def write_tables(
     out: Path, results: list[dict[str, Any]], grid: list[str], header: str, search: bool = False
 ) -> dict[str, Any]:
-    """``results.md``, ``trials.csv`` and ``table.json`` in ``out``.
+    """``results.md``, ``trials.csv``, ``table.json`` and ``trials.json`` (every trial's final result) in ``out``.
 
     A grid: one table per grid point (:func:`seed_table`). A search (``search``): its trials ranked
     (:func:`ranking`), ``grid`` naming the searched fields.
@@ -163,10 +164,12 @@ def write_tables(
     writer = csv.writer(buffer, lineterminator="\n")
     fields = [*TRIAL_FIELDS, *grid]
     writer.writerow([*fields, *TRIAL_COLUMNS, "finished"])
-    for result in sorted(results, key=lambda r: [str(r[f]) for f in fields]):
+    ordered = sorted(results, key=lambda r: [str(r[f]) for f in fields])
+    for result in ordered:
         cells = [*(result[f] for f in fields), *(_cell(result.get(c)) for c in TRIAL_COLUMNS)]
         writer.writerow([*cells, bool(result.get("finished"))])
     atomic_write_text(out / "trials.csv", buffer.getvalue())
+    atomic_write_json(out / TRIALS_FILE, [compact_result(r) for r in ordered])
     data = {"header": header, "grid": grid, "tables": tables}
     atomic_write_json(out / "table.json", data)
     return data

@@ -7,9 +7,11 @@ the others: resumed, or run on two ``ray start`` nodes, it ends with the embedde
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -301,3 +303,66 @@ def test_a_sweep_round_trips_through_its_file() -> None:
     assert again == sweep and len(again.points()) == 2 * 2 * 2
     configs = [again.trial_config(p) for p in again.points()]
     assert {c.mle_continuation_epochs for c in configs if c.method == "pg_bleu"} == {0}  # SeqGAN trains the control
+
+
+# ---- one table from several sweeps ----
+
+
+def _part(embedded: Path, folder: Path, seeds: tuple[int, ...], **changes: object) -> Path:
+    """A sweep folder holding the embedded sweep's trials of ``seeds`` (as if it had run only those)."""
+    sweep = Sweep.from_dict(json.loads((embedded / "sweep.json").read_text()))
+    base = dataclasses.replace(sweep.base, **changes)
+    folder.mkdir()
+    (folder / "sweep.json").write_text(json.dumps(dataclasses.replace(sweep, base=base, seeds=seeds).to_dict()))
+    trials = [t for t in json.loads((embedded / "trials.json").read_text()) if t["seed"] in seeds]
+    (folder / "trials.json").write_text(json.dumps(trials))
+    return folder
+
+
+def test_parts_of_a_sweep_merge_into_the_whole_sweeps_table(tmp_path: Path, embedded: Path) -> None:
+    trials = json.loads((embedded / "trials.json").read_text())
+    assert [t["seed"] for t in trials] == [0, 1] and all(t["finished"] and "config" not in t for t in trials)
+    part_a, part_b = _part(embedded, tmp_path / "a", (0,)), _part(embedded, tmp_path / "b", (1,))
+    out = tmp_path / "merged"
+    sweep_cli.main(["--merge", str(part_a), str(part_b), "--out", str(out)])
+    assert _numbers(out) == _numbers(embedded)
+    whole = json.loads((embedded / "table.json").read_text())["tables"]
+    assert json.loads((out / "table.json").read_text())["tables"] == whole
+    assert "../a (1 trial), ../b (1 trial)" in (out / "results.md").read_text()
+    assert Sweep.from_dict(json.loads((out / "sweep.json").read_text())).seeds == (0, 1)
+    # A sweep's own Tune results (a sweep stopped midway has no trials.json yet) give the same table.
+    tune_only = tmp_path / "tune_only"
+    shutil.copytree(embedded, tune_only, ignore=shutil.ignore_patterns("checkpoint_*", "trials.json"))
+    sweep_cli.main(["--merge", str(tune_only), "--out", str(tmp_path / "from_tune")])
+    assert json.loads((tmp_path / "from_tune" / "table.json").read_text())["tables"] == whole
+
+
+def test_merging_refuses_other_configurations_and_trials_run_twice(
+    tmp_path: Path, embedded: Path, capsys: pytest.CaptureFixture
+) -> None:
+    part_a = _part(embedded, tmp_path / "a", (0,))
+    other = _part(embedded, tmp_path / "other", (1,), n_rollouts=7)
+    twice = _part(embedded, tmp_path / "twice", (0, 1))
+    unfinished = _part(embedded, tmp_path / "unfinished", (1,))
+    stopped = [{**t, "finished": False} for t in json.loads((unfinished / "trials.json").read_text())]
+    (unfinished / "trials.json").write_text(json.dumps(stopped))
+    for folders, words in (
+        ([part_a, other], "fields n_rollouts differ"),
+        ([part_a, twice], "trial seed=0, method=seqgan finished in both"),
+        ([unfinished], "no trial has finished"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            sweep_cli.main(["--merge", *map(str, folders), "--out", str(tmp_path / "out")])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--merge" in err and words in err, err
+    for argv, words in (
+        (["--merge", str(tmp_path / "none"), "--out", str(tmp_path / "out")], "holds no sweep"),
+        (["--merge", str(part_a), "--seeds", "3", "--out", str(tmp_path / "out")], "drop --seeds"),
+        (["--merge", str(part_a), "--out", str(part_a)], "is one of the merged sweeps"),
+        (["--merge", str(part_a), "--out", str(embedded)], "holds a sweep's trials"),
+    ):
+        with pytest.raises(SystemExit):
+            sweep_cli.parse_args(argv)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err

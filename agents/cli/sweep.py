@@ -5,6 +5,7 @@
     seqgan-gym sweep --preset quick --search optuna --tune discriminator_lr=1e-5:1e-3:log --num-samples 20 \\
         --scheduler asha --out results/tune_d
     seqgan-gym sweep --resume --out results/table1_seeds          # continue a stopped sweep
+    seqgan-gym sweep --merge results/part_a results/part_b --out results/table1_seeds  # one table of several
     seqgan-gym sweep --address auto ...                            # on a running Ray cluster
 
 (``python examples/sweep.py`` runs the same command from a clone.) Without --address, Ray starts
@@ -15,7 +16,10 @@ Every trial is one trainer run; baselines skip the MLE control, which the SeqGAN
 Writes to --out: sweep.json (the sweep, read back by --resume), trials/ (Tune's experiment: every
 trial's results and last checkpoint), and at the end results.md (per method and grid point: the mean
 final NLL-oracle over seeds with its 95% confidence interval, and Welch's test of SeqGAN against
-each method across seeds), trials.csv and table.json. Needs the ray extra: pip install -e .[ray].
+each method across seeds), trials.csv, table.json and trials.json (every trial's final result). Needs
+the ray extra: pip install -e .[ray]. --merge needs no Ray: it writes one table of the finished trials
+of several sweeps of the same configuration (parts of one run on different days or machines, or a
+sweep stopped midway), read from their trials.json or Tune's results.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ from agents.cli.common import (
     seed,
 )
 from agents.config import METHOD_PHASES, PRESETS, SeqGANConfig
-from agents.sweep import SCHEDULERS, SEARCHES, SWEEP_FILE, Sweep, base_config
+from agents.sweep import SCHEDULERS, SEARCHES, SWEEP_FILE, TRIALS_DIR, Sweep, base_config
+from seqgan_gym._io import atomic_write_json
 
 PROG = "seqgan-gym sweep"
 #: Options that define a new sweep (``--resume`` takes them from the sweep's folder).
@@ -95,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=output_dir, default=Path("results/sweep"), help="the sweep's folder")
     parser.add_argument("--resume", action="store_true", help="continue the sweep in --out (its own settings)")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="DIR", help="sweeps to tabulate as one")
     parser.add_argument("--address", default=None, help="a Ray cluster: auto, HOST:PORT or ray://HOST:PORT")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None, help="every trial's schedule (fast)")
     parser.add_argument(
@@ -116,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.merge is not None:
+        options = (*SPEC_OPTIONS, "address")
+        given = ["--" + name.replace("_", "-") for name in options if getattr(args, name) is not None]
+        if args.resume or given:
+            parser.error(f"--merge tabulates finished sweeps; drop {', '.join(given or ['--resume'])}")
+        for folder in args.merge:
+            if not (folder / SWEEP_FILE).is_file():
+                parser.error(f"argument --merge: {str(folder)!r} holds no sweep (no {SWEEP_FILE})")
+            if folder.resolve() == args.out.resolve():
+                parser.error(f"argument --out: {str(args.out)!r} is one of the merged sweeps; choose another folder")
+        if (args.out / TRIALS_DIR).exists():
+            parser.error(f"argument --out: {str(args.out)!r} holds a sweep's trials; choose another folder")
+        args.sweep = None
+        return args
     if args.resume:
         given = ["--" + name.replace("_", "-") for name in SPEC_OPTIONS if getattr(args, name) is not None]
         if given:
@@ -190,6 +210,8 @@ def progress_printer(names: list[str]) -> Callable[[dict[str, Any]], None]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.merge is not None:
+        return merge(args.merge, args.out)
     try:
         from agents.ray_sweep import run_sweep
     except ImportError:
@@ -218,6 +240,34 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"\n{group}\n{markdown(rows)}" if group else f"\n{markdown(rows)}")
     print(f"results in {args.out}/")
     return data
+
+
+def merge(folders: list[Path], out: Path) -> dict[str, Any]:
+    """Write the table of the finished trials of ``folders`` to ``out`` (with its ``sweep.json``), and print it."""
+    from agents.seed_table import markdown, write_tables
+    from agents.sweep_merge import merge_sweeps
+
+    try:
+        sweep, results, counts = merge_sweeps(folders)
+    except ValueError as err:
+        sys.stderr.write(f"{PROG}: error: argument --merge: {err}\n")
+        raise SystemExit(2) from None
+    out.mkdir(parents=True, exist_ok=True)
+    parts = zip(folders, counts, strict=True)
+    sources = ", ".join(f"{_relative(f, out)} ({n} trial{'s' if n != 1 else ''})" for f, n in parts)
+    header = f"{describe(sweep)} Merged from the finished trials of {sources}."
+    data = write_tables(out, results, list(sweep.grid), header)
+    atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
+    for group, rows in data["tables"].items():
+        print(f"\n{group}\n{markdown(rows)}" if group else f"\n{markdown(rows)}")
+    print(f"{len(results)} finished trials; results in {out}/")
+    return data
+
+
+def _relative(folder: Path, out: Path) -> str:
+    """``folder`` as seen from ``out`` when they share a parent folder (a results tree), else its full path."""
+    relative = os.path.relpath(folder.resolve(), out.resolve())
+    return str(folder.resolve()) if relative.startswith(f"..{os.sep}..") else relative
 
 
 def describe(sweep: Sweep) -> str:

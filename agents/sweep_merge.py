@@ -1,0 +1,134 @@
+"""One table from several sweeps: the finished trials of sweeps run at different times or on different machines.
+
+A sweep too long for one sitting can be split (``--seeds 0 1``, then ``--seeds 2 3 4``, or whatever a
+stopped sweep left undone) and its parts merged: :func:`read_trials` reads a sweep folder's trials,
+either from ``trials.json`` (the compact record :func:`agents.seed_table.write_tables` writes, which is
+all a results folder needs to keep) or, for a sweep stopped midway, from Tune's own per-trial
+``result.json`` files (plain JSON lines: the last line is the trial's latest report).
+:func:`merge_sweeps` checks that the parts ran the same configuration and that no trial ran twice,
+and returns the finished trials of all of them, ready for :func:`~agents.seed_table.write_tables`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from agents.sweep import SWEEP_FILE, TRIAL_FIELDS, TRIALS_DIR, Sweep
+
+#: The compact record of a sweep's trials (one dict per trial: its fields and its final metrics).
+TRIALS_FILE = "trials.json"
+#: Tune's bookkeeping in a trial's result: not part of the record.
+TUNE_KEYS = frozenset(
+    {"config", "sweep", "checkpoint_dir_name", "should_checkpoint", "done", "training_iteration", "timestamp"}
+    | {"date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip", "time_since_restore"}
+    | {"iterations_since_restore", "experiment_tag"}
+)
+
+
+def compact_result(result: dict[str, Any]) -> dict[str, Any]:
+    """A trial's result without Tune's bookkeeping and the sweep's settings: its fields and metrics."""
+    return {k: v for k, v in result.items() if k not in TUNE_KEYS and (v is None or isinstance(v, (int, float, str)))}
+
+
+def read_trials(folder: Path) -> tuple[Sweep, list[dict[str, Any]]]:
+    """The sweep kept in ``folder`` and its trials' latest results (:func:`compact_result`).
+
+    :raises ValueError: ``folder`` holds no sweep (no ``sweep.json``), or neither ``trials.json`` nor Tune's
+        trial folders.
+    """
+    folder = Path(folder)
+    if not (folder / SWEEP_FILE).is_file():
+        raise ValueError(f"{str(folder)!r} holds no sweep (no {SWEEP_FILE})")
+    sweep = Sweep.from_dict(json.loads((folder / SWEEP_FILE).read_text()))
+    if (folder / TRIALS_FILE).is_file():
+        return sweep, [compact_result(r) for r in json.loads((folder / TRIALS_FILE).read_text())]
+    files = sorted((folder / TRIALS_DIR).glob("*/result.json"))
+    if not files:
+        raise ValueError(f"{str(folder)!r} holds neither {TRIALS_FILE} nor Tune's trials ({TRIALS_DIR}/*/result.json)")
+    results = []
+    for file in files:
+        lines = [line for line in file.read_text().splitlines() if line.strip()]
+        if not lines:  # a trial that never reported
+            continue
+        last = json.loads(lines[-1])
+        fields = {k: v for k, v in last.get("config", {}).items() if k != "sweep"}
+        results.append(compact_result({**fields, **last}))
+    return sweep, results
+
+
+def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list[int]]:
+    """The finished trials of the grid sweeps in ``folders``, as one sweep (its seeds and methods: all theirs).
+
+    :return: the merged sweep, the finished trials' results, and how many of them each folder gave.
+
+    :raises ValueError: a folder holds no sweep, or an Optuna search; the sweeps' configurations or grid
+        fields differ; the same trial (seed, method, grid point) finished in two folders; none finished.
+    """
+    if not folders:
+        raise ValueError("merge needs at least one sweep folder")
+    merged: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
+    first: tuple[Path, Sweep] | None = None
+    for folder in folders:
+        sweep, results = read_trials(folder)
+        if sweep.search_alg != "grid":
+            raise ValueError(f"{str(folder)!r} is an Optuna search: only grid sweeps merge into one table")
+        if first is None:
+            first = (folder, sweep)
+        else:
+            _check_same(first, (folder, sweep))
+        for result in results:
+            if not result.get("finished"):
+                continue
+            key = tuple(str(result[name]) for name in (*TRIAL_FIELDS, *sweep.grid))
+            if key in merged:
+                other = merged[key][0]
+                raise ValueError(f"trial {_label(key, sweep)} finished in both {str(other)!r} and {str(folder)!r}")
+            merged[key] = (folder, result)
+    assert first is not None
+    if not merged:
+        raise ValueError(f"no trial has finished in {', '.join(repr(str(f)) for f in folders)}")
+    sweep = first[1]
+    results = [result for _, result in merged.values()]
+    counts = [sum(source == folder for source, _ in merged.values()) for folder in folders]
+    seeds = sorted({int(r["seed"]) for r in results})
+    methods = [m for m in _methods(folders) if any(r["method"] == m for r in results)]
+    grid = {name: tuple(_union(r[name] for r in results)) for name in sweep.grid}
+    return dataclasses.replace(sweep, seeds=tuple(seeds), methods=tuple(methods), grid=grid), results, counts
+
+
+def _check_same(first: tuple[Path, Sweep], other: tuple[Path, Sweep]) -> None:
+    (folder_a, a), (folder_b, b) = first, other
+    base_a, base_b = a.base.to_dict(), b.base.to_dict()
+    differ = sorted(k for k in base_a if base_a[k] != base_b.get(k) and k not in TRIAL_FIELDS)
+    if differ:
+        raise ValueError(
+            f"{str(folder_b)!r} ran another configuration than {str(folder_a)!r}: fields {', '.join(differ)} differ"
+        )
+    if list(a.grid) != list(b.grid):
+        raise ValueError(f"{str(folder_b)!r} sweeps the fields {list(b.grid)}, {str(folder_a)!r} {list(a.grid)}")
+
+
+def _methods(folders: list[Path]) -> list[str]:
+    """Every method the sweeps name, in the order they name them."""
+    names: list[str] = []
+    for folder in folders:
+        for method in json.loads((Path(folder) / SWEEP_FILE).read_text())["methods"]:
+            if method not in names:
+                names.append(method)
+    return names
+
+
+def _union(values: Any) -> list[Any]:
+    """The distinct ``values``, in the order met."""
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _label(key: tuple[str, ...], sweep: Sweep) -> str:
+    return ", ".join(f"{name}={value}" for name, value in zip((*TRIAL_FIELDS, *sweep.grid), key, strict=True))
