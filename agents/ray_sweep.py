@@ -110,6 +110,7 @@ def run_sweep(
     :param address: ``None`` starts Ray in this process; ``"auto"`` or ``"ray://HOST:PORT"`` joins a cluster.
     :param on_result: called with each result a trial reports (its ``config`` fields merged in).
     :raises ConnectionError: nothing answers at ``address``.
+    :raises SweepStopped: Ctrl-C stopped it first (it continues with ``resume=True``).
     """
     check_address(address)
     out = Path(out).resolve()
@@ -146,15 +147,27 @@ def run_sweep(
                 ),
             )
         grid = tuner.fit()
-        results = []
         for result in grid:
             if result.error is not None:
                 raise RuntimeError(f"a trial failed: {result.error}")
-            results.append({**result.config, **result.metrics, "sweep": None})
+        # Ctrl-C: Tune saved its state, marked the running trials ended and returned. A trial that did not
+        # run its whole schedule was stopped by Ctrl-C, unless ASHA may have stopped it (then it has reported).
+        unfinished = [r for r in grid if not (r.metrics or {}).get("finished")]
+        if unfinished and (sweep.scheduler != "asha" or any(r.metrics is None for r in unfinished)):
+            raise SweepStopped(f"stopped with {len(grid) - len(unfinished)} of {len(grid)} trials finished")
+        results = [{**result.config, **result.metrics, "sweep": None} for result in grid]
         return results
     finally:
         if started_here:
             ray.shutdown()
+
+
+class SweepStopped(Exception):
+    """Ctrl-C ended the sweep before every trial finished; Tune kept its state, so ``resume`` continues it.
+
+    Under ASHA a Ctrl-C between reports is not told apart from ASHA's own stops: only trials that never
+    reported show it.
+    """
 
 
 def _param_space(sweep: Sweep) -> dict[str, Any]:

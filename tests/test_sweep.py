@@ -117,6 +117,25 @@ def test_a_killed_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path:
     assert (out / "results.md").read_text() == (embedded / "results.md").read_text()
 
 
+def test_ctrl_c_stops_a_sweep_with_one_line_saying_how_to_continue(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    argv = [sys.executable, str(SCRIPT), *_argv(tmp_path, out)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:  # Ctrl-C once a trial has reported its first checkpoint
+        deadline = time.monotonic() + 120
+        while not list(out.glob("trials/*/checkpoint_*/checkpoint.pt")) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert process.poll() is None, "the sweep ended before it could be stopped"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        _kill_session(process)
+    assert process.returncode == 130, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert "Traceback" not in err and "stopped with" in last and f"--resume --out {out}" in last, err[-2000:]
+
+
 def test_an_optuna_search_with_asha_ranks_its_trials(tmp_path: Path, local_ray: None) -> None:
     """Optuna picks the points (integers for a count), ASHA may stop trials early; the table ranks them."""
     tune = ["--tune", "generator_lr=1e-3:1e-1:log", "--tune", "n_rollouts=1:4", "--num-samples", "2"]

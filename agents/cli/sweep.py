@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.merge is not None:
         return merge(args.merge, args.out)
     try:
-        from agents.ray_sweep import run_sweep
+        from agents.ray_sweep import SweepStopped, run_sweep
     except ImportError:
         sys.stderr.write(f"{PROG}: error: the sweep needs Ray Tune: pip install -e .[ray]\n")
         raise SystemExit(2) from None
@@ -228,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (ConnectionError, ValueError) as err:
         sys.stderr.write(f"{PROG}: error: {' '.join(str(err).splitlines())}\n")
         raise SystemExit(2) from None
+    except SweepStopped as err:  # Ctrl-C: what finished is kept, the rest continues
+        sys.stderr.write(f"{PROG}: {err}; continue with --resume --out {args.out}\n")
+        raise SystemExit(130) from None
     except RuntimeError as err:  # a trial failed: what it raised, and how to go on once it is fixed
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         sys.stderr.write(f"{PROG}: error: {first} (continue with --resume --out {args.out})\n")
