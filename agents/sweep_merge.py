@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.sweep import SWEEP_FILE, TRIAL_FIELDS, TRIALS_DIR, Sweep
+
+T = TypeVar("T")
 
 #: The compact record of a sweep's trials (one dict per trial: its fields and its final metrics).
 TRIALS_FILE = "trials.json"
@@ -42,21 +45,43 @@ def read_trials(folder: Path) -> tuple[Sweep, list[dict[str, Any]]]:
     folder = Path(folder)
     if not (folder / SWEEP_FILE).is_file():
         raise ValueError(f"{str(folder)!r} holds no sweep (no {SWEEP_FILE})")
-    sweep = Sweep.from_dict(json.loads((folder / SWEEP_FILE).read_text()))
+    sweep = _parsed(folder / SWEEP_FILE, lambda text: Sweep.from_dict(json.loads(text)))
     if (folder / TRIALS_FILE).is_file():
-        return sweep, [compact_result(r) for r in json.loads((folder / TRIALS_FILE).read_text())]
+        return sweep, _parsed(folder / TRIALS_FILE, _trials_file)
     files = sorted((folder / TRIALS_DIR).glob("*/result.json"))
     if not files:
         raise ValueError(f"{str(folder)!r} holds neither {TRIALS_FILE} nor Tune's trials ({TRIALS_DIR}/*/result.json)")
-    results = []
-    for file in files:
-        lines = [line for line in file.read_text().splitlines() if line.strip()]
-        if not lines:  # a trial that never reported
-            continue
-        last = json.loads(lines[-1])
-        fields = {k: v for k, v in last.get("config", {}).items() if k != "sweep"}
-        results.append(compact_result({**fields, **last}))
-    return sweep, results
+    results = [_parsed(file, _tune_result) for file in files]
+    return sweep, [result for result in results if result is not None]
+
+
+def _trials_file(text: str) -> list[dict[str, Any]]:
+    return [_checked(compact_result(result)) for result in json.loads(text)]
+
+
+def _tune_result(text: str) -> dict[str, Any] | None:
+    """The last report in a trial's ``result.json`` (JSON lines), with the trial's fields; None before any."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = json.loads(lines[-1])
+    fields = {k: v for k, v in last.get("config", {}).items() if k != "sweep"}
+    return _checked(compact_result({**fields, **last}))
+
+
+def _parsed(file: Path, parse: Callable[[str], T]) -> T:
+    """``parse`` of ``file``'s text; a file that is not what it should be is a ValueError that names it."""
+    try:
+        return parse(file.read_text())
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{str(file)!r} is not a sweep's record ({type(err).__name__}: {err})") from None
+
+
+def _checked(result: dict[str, Any]) -> dict[str, Any]:
+    """``result``, which names its trial (a seed and a method)."""
+    if not isinstance(result.get("seed"), int) or not isinstance(result.get("method"), str):
+        raise ValueError(f"a trial without its seed and method: {result}")
+    return result
 
 
 def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list[int]]:

@@ -365,7 +365,10 @@ def test_merging_refuses_other_configurations_and_trials_run_twice(
     unfinished = _part(embedded, tmp_path / "unfinished", (1,))
     stopped = [{**t, "finished": False} for t in json.loads((unfinished / "trials.json").read_text())]
     (unfinished / "trials.json").write_text(json.dumps(stopped))
+    broken = _part(embedded, tmp_path / "broken", (1,))
+    (broken / "trials.json").write_text('[{"seed": 1}]')
     for folders, words in (
+        ([part_a, broken], "broken/trials.json' is not a sweep's record"),
         ([part_a, other], "fields n_rollouts differ"),
         ([part_a, twice], "trial seed=0, method=seqgan finished in both"),
         ([unfinished], "no trial has finished"),
