@@ -96,8 +96,10 @@ def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list
         raise ValueError("merge needs at least one sweep folder")
     merged: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
     first: tuple[Path, Sweep] | None = None
+    named: list[str] = []  # every method the sweeps name, in their order
     for folder in folders:
         sweep, results = read_trials(folder)
+        named += sweep.methods
         if sweep.search_alg != "grid":
             raise ValueError(f"{str(folder)!r} is an Optuna search: only grid sweeps merge into one table")
         if first is None:
@@ -119,7 +121,7 @@ def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list
     results = [result for _, result in merged.values()]
     counts = [sum(source == folder for source, _ in merged.values()) for folder in folders]
     seeds = sorted({int(r["seed"]) for r in results})
-    methods = [m for m in _methods(folders) if any(r["method"] == m for r in results)]
+    methods = [m for m in _union(named) if any(r["method"] == m for r in results)]
     grid = {name: tuple(_union(r[name] for r in results)) for name in sweep.grid}
     return dataclasses.replace(sweep, seeds=tuple(seeds), methods=tuple(methods), grid=grid), results, counts
 
@@ -134,16 +136,6 @@ def _check_same(first: tuple[Path, Sweep], other: tuple[Path, Sweep]) -> None:
         )
     if list(a.grid) != list(b.grid):
         raise ValueError(f"{str(folder_b)!r} sweeps the fields {list(b.grid)}, {str(folder_a)!r} {list(a.grid)}")
-
-
-def _methods(folders: list[Path]) -> list[str]:
-    """Every method the sweeps name, in the order they name them."""
-    names: list[str] = []
-    for folder in folders:
-        for method in json.loads((Path(folder) / SWEEP_FILE).read_text())["methods"]:
-            if method not in names:
-                names.append(method)
-    return names
 
 
 def _union(values: Any) -> list[Any]:
