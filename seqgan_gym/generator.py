@@ -165,7 +165,7 @@ class TokenLSTM(nn.Module):
         :return: a scalar tensor (differentiable with respect to the parameters).
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
-        weights = torch.as_tensor(weights)
+        weights = torch.as_tensor(weights, device=tokens.device)
         if weights.shape != tokens.shape:
             raise ValueError(f"weights must have the shape of tokens {tuple(tokens.shape)}, got {tuple(weights.shape)}")
         if not weights.is_floating_point():

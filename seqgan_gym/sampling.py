@@ -119,7 +119,7 @@ def sample_from_log2_logits(
     # Keep the draw strictly below the total so rounding can never select past the last
     # token of positive probability (searchsorted with right=True then lands on positive mass).
     total = block_cdf[:, -1:]
-    target = torch.minimum(u * total, torch.nextafter(total, torch.zeros(())))
+    target = torch.minimum(u * total, torch.nextafter(total, torch.zeros_like(total)))
     chosen = torch.searchsorted(block_cdf, target, right=True)  # [rows, 1]
     # Column c of mass_before is the mass of the blocks before block c.
     mass_before = F.pad(block_cdf, (1, 0)).gather(1, chosen)
@@ -134,6 +134,6 @@ def sample_from_log2_logits(
     if vocab % block:
         inside = torch.where(index < vocab, inside, 0.0)
     inner_cdf = torch.cumsum(inside, dim=-1)
-    rest = torch.minimum(target - mass_before, torch.nextafter(inner_cdf[:, -1:], torch.zeros(())))
+    rest = torch.minimum(target - mass_before, torch.nextafter(inner_cdf[:, -1:], torch.zeros_like(inner_cdf[:, -1:])))
     offset = torch.searchsorted(inner_cdf, rest, right=True)
     return (chosen * block + offset).squeeze(-1)

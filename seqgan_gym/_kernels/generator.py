@@ -191,6 +191,8 @@ def fused_lstm(
     w_ih = torch.cat([w_x.chunk(4, dim=1)[k] for k in order], dim=1).t()
     w_hh = torch.cat([w_h.chunk(4, dim=1)[k] for k in order], dim=1).t()
     b_ih = torch.cat([bias.chunk(4)[k] for k in order])
+    if embedded.is_cuda:  # cuDNN wants contiguous weights; the CPU kernel takes the transposed views as they are
+        w_ih, w_hh = w_ih.contiguous(), w_hh.contiguous()
     batch, hidden_dim = embedded.shape[0], w_h.shape[0]
     zeros = torch.zeros(1, batch, hidden_dim, device=embedded.device, dtype=embedded.dtype)
     params = [w_ih, w_hh, b_ih, torch.zeros_like(b_ih)]
