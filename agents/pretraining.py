@@ -45,7 +45,8 @@ def mle_epoch(
         generator,
         real_data,
         optimizer,
-        lambda batch: generator.weighted_nll(batch, torch.full(batch.shape, 1.0 / batch.numel())),  # the mean NLL
+        # the mean NLL; the weights are made where the batch is, so a GPU run copies nothing per batch
+        lambda batch: generator.weighted_nll(batch, torch.full(batch.shape, 1.0 / batch.numel(), device=batch.device)),
         batch_size,
         max_grad_norm,
     )

@@ -134,6 +134,7 @@ def sample_from_log2_logits(
     if vocab % block:
         inside = torch.where(index < vocab, inside, 0.0)
     inner_cdf = torch.cumsum(inside, dim=-1)
-    rest = torch.minimum(target - mass_before, torch.nextafter(inner_cdf[:, -1:], torch.zeros_like(inner_cdf[:, -1:])))
+    inner_total = inner_cdf[:, -1:]
+    rest = torch.minimum(target - mass_before, torch.nextafter(inner_total, torch.zeros_like(inner_total)))
     offset = torch.searchsorted(inner_cdf, rest, right=True)
     return (chosen * block + offset).squeeze(-1)
