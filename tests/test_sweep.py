@@ -248,6 +248,18 @@ def test_the_table_reads_every_method_of_a_seed() -> None:
     assert method_values([{"seed": 0, "method": "seqgan", "nll_oracle_seqgan": 8.0}], grid=[]) == {}  # stopped early
 
 
+def test_the_progress_line_shows_the_nll_oracle_of_the_model_its_unit_trains(capsys: pytest.CaptureFixture) -> None:
+    print_result = sweep_cli.progress_printer(["n_rollouts"])
+    report = {"seed": 4, "method": "seqgan", "n_rollouts": 16, "unit": 54, "units": 175, "epoch": 4}
+    # G_θ stays the pretrained one while only the MLE control trains: the line shows the control's
+    print_result({**report, "phase": "mle_continuation", "nll_oracle": 8.9961, "nll_oracle_mle": 8.9812})
+    print_result({**report, "phase": "adversarial", "unit": 130, "nll_oracle": 8.9, "nll_oracle_mle": 8.98})
+    assert capsys.readouterr().out.splitlines() == [
+        "[seed=4 method=seqgan n_rollouts=16] mle_continuation epoch 4 (unit 54 of 175) NLL-oracle 8.9812",
+        "[seed=4 method=seqgan n_rollouts=16] adversarial epoch 4 (unit 130 of 175) NLL-oracle 8.9000",
+    ]
+
+
 @pytest.mark.parametrize(
     ("argv", "option", "words"),
     [

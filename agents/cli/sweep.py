@@ -196,11 +196,12 @@ def _option_of(message: str, searched: dict[str, Any]) -> str:
 
 
 def progress_printer(names: list[str]) -> Callable[[dict[str, Any]], None]:
-    """What prints one line per trial report: the trial (seed, method, ``names``), its unit, G_θ's NLL-oracle."""
+    """What prints one line per trial report: the trial (seed, method, ``names``), its unit, and the
+    NLL-oracle of the model that unit trains (the MLE control's in ``mle_continuation``, else G_θ's)."""
 
     def print_result(result: dict[str, Any]) -> None:
         fields = " ".join(f"{k}={result[k]}" for k in ("seed", "method", *names) if k in result)
-        nll = result.get("nll_oracle")
+        nll = result.get("nll_oracle_mle" if result["phase"] == "mle_continuation" else "nll_oracle")
         shown = "" if nll is None else f" NLL-oracle {nll:.4f}"
         unit = f"unit {result['unit']} of {result['units']}"
         print(f"[{fields}] {result['phase']} epoch {result['epoch']} ({unit}){shown}", flush=True)
