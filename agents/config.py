@@ -42,8 +42,8 @@ class SeqGANConfig:
     ``vocab_size``, ``seq_len`` and ``n_real`` (:func:`agents.text_runs.text_config` fills them in);
     the discriminator's ``discriminator_emb_dim`` / ``discriminator_filter_sizes``
     / ``discriminator_num_filters`` (``None``: the paper's) and ``discriminator_precision``
-    (``Discriminator(precision=...)``: ``"auto"`` runs its matmuls in bfloat16 where the hardware
-    has native bfloat16, ``"float32"`` everywhere).
+    (``Discriminator(precision=...)``: ``"auto"`` runs its matmuls in bfloat16 where D's products
+    are measured to run faster in it, ``"float32"`` everywhere).
 
     Schedule: ``mle_epochs`` (120), ``d_pretrain_rounds`` x ``d_pretrain_epochs`` (50 x 3),
     ``adversarial_epochs`` (200), ``mle_continuation_epochs`` (``None``: as many as the

@@ -27,11 +27,11 @@ from torch import nn
 from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_float, check_int, check_memory, check_tokens
 from seqgan_gym._kernels import chunks
 from seqgan_gym._kernels.discriminator import (
+    bfloat16_is_faster,
     conv_window_max,
     highway_products,
     highway_weights_bfloat16,
     lookup_window_max,
-    native_bfloat16,
     refresh_scoring_tables,
 )
 
@@ -112,10 +112,11 @@ class Discriminator(nn.Module):
     :param precision: the matmuls' number format. ``"float32"``; ``"bfloat16"``: training's
         convolutions and highway layer run under bfloat16 autocast, and scoring's highway layer
         multiplies in bfloat16 (weights, gradients, the optimiser, the scoring tables and the
-        output layer stay float32); ``"auto"`` (default): ``"bfloat16"`` where the device
-        multiplies bfloat16 natively (:func:`~seqgan_gym._kernels.discriminator.native_bfloat16`:
-        CUDA, or a CPU with AVX512-BF16 or AMX, where it is several times faster), else
-        ``"float32"``. ``benchmarks/bench_precision.py`` measures what it changes.
+        output layer stay float32); ``"auto"`` (default): ``"bfloat16"`` where D's own products
+        are measured to run faster in it on the device at hand
+        (:func:`~seqgan_gym._kernels.discriminator.bfloat16_is_faster`, timed once per process,
+        device and width), else ``"float32"``. Name the format itself for the same numbers on
+        every machine. ``benchmarks/bench_precision.py`` measures what it changes.
     """
 
     def __init__(
@@ -185,7 +186,9 @@ class Discriminator(nn.Module):
     @property
     def uses_bfloat16(self) -> bool:
         """Whether the matmuls run in bfloat16 now (``precision``, resolved on the current device)."""
-        return self.precision == "bfloat16" or (self.precision == "auto" and native_bfloat16(self.device))
+        if self.precision == "auto":
+            return bfloat16_is_faster(self.device, self.highway_lin.in_features)
+        return self.precision == "bfloat16"
 
     # ------------------------------------------------------------------ training pass
 

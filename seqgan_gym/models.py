@@ -11,8 +11,7 @@ Every name that ``seqgan_gym.models`` defined is importable from here as before,
 from __future__ import annotations
 
 from seqgan_gym._kernels import chunks as _chunks  # noqa: F401
-from seqgan_gym._kernels.discriminator import _linear_bfloat16_products, native_bfloat16  # noqa: F401
-from seqgan_gym._kernels.discriminator import cpu_has_bfloat16_dot as _cpu_has_bfloat16_dot  # noqa: F401
+from seqgan_gym._kernels.discriminator import _linear_bfloat16_products, bfloat16_is_faster  # noqa: F401
 from seqgan_gym._kernels.generator import _LN_2  # noqa: F401
 from seqgan_gym._kernels.generator import EXP2_SAFE as _EXP2_SAFE  # noqa: F401
 from seqgan_gym._kernels.generator import HEAD_ROWS as _HEAD_ROWS  # noqa: F401
@@ -39,6 +38,6 @@ __all__ = [
     "LSTMState",
     "SequenceScorer",
     "TokenLSTM",
+    "bfloat16_is_faster",
     "check_filters",
-    "native_bfloat16",
 ]

@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan_gym._kernels.discriminator import native_bfloat16
 from seqgan_gym._kernels.generator import OutputLogProb, WeightedNLL
 from seqgan_gym.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
 from seqgan_gym.generator import LSTMGenerator
@@ -491,11 +490,50 @@ def test_precision_is_checked(bad: object) -> None:
         Discriminator(12, 6, precision=bad)  # type: ignore[arg-type]
 
 
-def test_auto_precision_is_bfloat16_only_where_native() -> None:
-    disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(2,))
-    assert disc.precision == "auto"
-    assert disc.uses_bfloat16 == native_bfloat16(torch.device("cpu"))
-    assert not Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(2,), precision="float32").uses_bfloat16
+@pytest.mark.parametrize(
+    ("float32_seconds", "bfloat16_seconds", "chosen"),
+    [
+        (2.6e-3, 1.4e-3, True),  # fast bfloat16 (AMX, or AVX512-BF16 on AMD Zen 4): bfloat16
+        (1.3e-3, 2.1e-3, False),  # AVX512-BF16 without AMX: bfloat16 is slower, float32
+        (1.0e-3, 0.9e-3, False),  # a near tie: float32, so timing noise cannot flip D's numbers
+    ],
+)
+def test_auto_precision_follows_the_measured_products(
+    monkeypatch: pytest.MonkeyPatch, float32_seconds: float, bfloat16_seconds: float, chosen: bool
+) -> None:
+    from seqgan_gym._kernels import discriminator as d_kernels
+
+    timed: list[tuple[str, int, torch.dtype]] = []
+
+    def fake_seconds(device: torch.device, n_features: int, dtype: torch.dtype, repeats: int = 5) -> float:
+        timed.append((device.type, n_features, dtype))
+        return float32_seconds if dtype == torch.float32 else bfloat16_seconds
+
+    monkeypatch.setattr(d_kernels, "product_seconds", fake_seconds)
+    d_kernels.clear_precision_cache()
+    try:
+        disc = Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2), num_filters=(2, 3))
+        assert disc.precision == "auto"
+        assert disc.uses_bfloat16 is chosen
+        # D's own width (5 features) was timed in both formats, once: the choice is cached.
+        assert sorted(timed, key=str) == sorted([("cpu", 5, torch.float32), ("cpu", 5, torch.bfloat16)], key=str)
+        assert Discriminator(12, 6, emb_dim=8, filter_sizes=(1, 2), num_filters=(2, 3)).uses_bfloat16 is chosen
+        assert len(timed) == 2
+        # An explicit format is never measured.
+        forced = Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(4,), precision="float32")
+        assert not forced.uses_bfloat16 and len(timed) == 2
+        assert Discriminator(12, 6, emb_dim=8, filter_sizes=(1,), num_filters=(4,), precision="bfloat16").uses_bfloat16
+    finally:
+        d_kernels.clear_precision_cache()
+
+
+def test_auto_precision_measures_real_products_on_this_machine() -> None:
+    from seqgan_gym._kernels import discriminator as d_kernels
+
+    float32 = d_kernels.product_seconds(torch.device("cpu"), 64, torch.float32, repeats=2)
+    bfloat16 = d_kernels.product_seconds(torch.device("cpu"), 64, torch.bfloat16, repeats=2)
+    assert 0 < float32 < 1 and 0 < bfloat16 < 1
+    assert d_kernels.choose_bfloat16(float32, bfloat16) == (bfloat16 * d_kernels.BFLOAT16_MARGIN <= float32)
 
 
 def test_complete_rejects_bad_arguments() -> None:
@@ -551,9 +589,8 @@ def test_the_former_models_module_still_exports_every_name() -> None:
     assert models.D_PRECISIONS == discriminator.D_PRECISIONS == ("auto", "float32", "bfloat16")
     assert models.PAPER_FILTER_SIZES is discriminator.PAPER_FILTER_SIZES
     assert models.PAPER_NUM_FILTERS is discriminator.PAPER_NUM_FILTERS
-    assert models.native_bfloat16 is d_kernels.native_bfloat16
+    assert models.bfloat16_is_faster is d_kernels.bfloat16_is_faster
     assert models._OutputLogProb is g_kernels.OutputLogProb and models._WeightedNLL is g_kernels.WeightedNLL
-    assert models._cpu_has_bfloat16_dot is d_kernels.cpu_has_bfloat16_dot
     assert models._chunks is _kernels.chunks
     for name in ("_EVAL_BATCH", "_HEAD_ROWS", "_WEIGHTED_NLL_ROWS", "_LN_2", "_EXP2_SAFE", "_linear_bfloat16_products"):
         assert hasattr(models, name), name

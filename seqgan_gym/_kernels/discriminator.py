@@ -1,4 +1,4 @@
-"""D's speed kernels: convolutions as matmuls, scoring from lookup tables, and bfloat16 where it is native.
+"""D's speed kernels: convolutions as matmuls, scoring from lookup tables, and bfloat16 where it is faster.
 
 Each computes what :class:`seqgan_gym.discriminator.Discriminator` states plainly; why each trick
 exists is in docs/design.md §4, and ``seqgan_gym/reference.py`` (D through ``F.conv1d``) plus the
@@ -11,15 +11,15 @@ tests hold the plain version they are checked against.
   multiply-adds per filter.
 * :func:`highway_products`: the highway layer's two products, in bfloat16 where scoring runs in
   bfloat16, through oneDNN where it runs in float32.
-* :func:`native_bfloat16`: whether the device multiplies bfloat16 faster than float32 (CPU
-  feature detection from ``/proc/cpuinfo``).
+* :func:`bfloat16_is_faster`: whether D's own products run faster in bfloat16 than in float32 on
+  a device, decided by timing them there once per process (CPU flags do not tell: AVX512-BF16
+  without AMX multiplies bfloat16 more slowly than float32).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
-from pathlib import Path
+import time
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -27,29 +27,78 @@ from torch import nn
 
 from seqgan_gym._matmul import mm
 
+#: How much faster D's products must run in bfloat16 than in float32 for ``precision="auto"`` to
+#: choose bfloat16. A near tie could flip with timing noise from one process to the next, and with
+#: it D's numbers, for no gain.
+BFLOAT16_MARGIN: float = 1.2
 
-@functools.cache
-def cpu_has_bfloat16_dot() -> bool:
-    """Whether this CPU has bfloat16 dot-product instructions (x86 AVX512-BF16 or AMX, Arm BF16).
+#: Rows of D's products that the measurement times: a training batch and a scoring batch.
+TIMED_ROWS: tuple[int, ...] = (64, 512)
 
-    Without them oneDNN emulates bfloat16 and its matmuls are slower than float32 ones, so
-    ``precision="auto"`` stays in float32.
-    """
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    for line in cpuinfo.splitlines():
-        if line.startswith(("flags", "Features")):
-            return bool({"avx512_bf16", "amx_bf16", "bf16"} & set(line.partition(":")[2].split()))
-    return False
+_faster_cache: dict[tuple[str, int | None, int], bool] = {}
 
 
-def native_bfloat16(device: torch.device) -> bool:
-    """Whether ``device`` multiplies bfloat16 matrices natively, i.e. faster than float32 ones."""
+def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bfloat16_dot()
+        torch.cuda.synchronize(device)
+
+
+def product_seconds(device: torch.device, n_features: int, dtype: torch.dtype, repeats: int = 5) -> float:
+    """Seconds of D's highway product ``[rows, F] x [F, F]`` in ``dtype`` as D runs it, summed over :data:`TIMED_ROWS`.
+
+    Each is timed as the model multiplies: float32 through :func:`~seqgan_gym._matmul.mm`;
+    bfloat16 with the casts that D makes around it (the input and the weight to bfloat16, the
+    product back to float32). Best of ``repeats``, after one untimed call.
+    """
+    gen = torch.Generator().manual_seed(0)
+    weight = torch.randn(n_features, n_features, generator=gen).to(device)
+    total = 0.0
+    for rows in TIMED_ROWS:
+        x = torch.randn(rows, n_features, generator=gen).to(device)
+        if dtype == torch.float32:
+            run: Callable[[], object] = lambda x=x: mm(x, weight.t())  # noqa: E731
+        else:
+            run = lambda x=x: F.linear(x.to(dtype), weight.to(dtype)).float()  # noqa: E731
+        run()
+        best = float("inf")
+        for _ in range(repeats):
+            _synchronize(device)
+            start = time.perf_counter()
+            run()
+            _synchronize(device)
+            best = min(best, time.perf_counter() - start)
+        total += best
+    return total
+
+
+def choose_bfloat16(float32_seconds: float, bfloat16_seconds: float) -> bool:
+    """Whether the measured times call for bfloat16: faster than float32 by :data:`BFLOAT16_MARGIN` at least."""
+    return bfloat16_seconds * BFLOAT16_MARGIN <= float32_seconds
+
+
+def bfloat16_is_faster(device: torch.device, n_features: int) -> bool:
+    """Whether D's products (``n_features`` wide) run faster in bfloat16 than in float32 on ``device``.
+
+    Measured once per process, device and width (:func:`product_seconds`, about 0.1 s at the
+    paper's 1,720 features), then cached: every D of that width on that device runs in the same
+    format for the rest of the process. Where the device cannot multiply bfloat16 at all, float32.
+    """
+    device = torch.device(device)
+    key = (device.type, device.index, n_features)
+    if key not in _faster_cache:
+        try:
+            float32 = product_seconds(device, n_features, torch.float32)
+            bfloat16 = product_seconds(device, n_features, torch.bfloat16)
+        except RuntimeError:  # no bfloat16 matmul on this device
+            _faster_cache[key] = False
+        else:
+            _faster_cache[key] = choose_bfloat16(float32, bfloat16)
+    return _faster_cache[key]
+
+
+def clear_precision_cache() -> None:
+    """Forget every measured choice of :func:`bfloat16_is_faster` (the next D measures again)."""
+    _faster_cache.clear()
 
 
 def conv_window_max(x: torch.Tensor, conv: nn.Conv1d, first: int = 0) -> torch.Tensor:
