@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from agents.scheduled_sampling import SamplingSchedule
+from agents.scheduled_sampling import PAPER_RATE, SamplingSchedule
+from seqgan_gym._bleu import SMOOTHINGS
 from seqgan_gym._checks import check_float, check_int
 from seqgan_gym.models import D_PRECISIONS, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
@@ -51,9 +52,11 @@ class SeqGANConfig:
 
     Method: ``method`` is ``"seqgan"`` (the paper's Algorithm 1), or a baseline of the paper's
     Table 1 trained for ``adversarial_epochs`` after the same pretraining: ``"pg_bleu"`` (the
-    policy gradient with BLEU-``bleu_max_n`` against the real set as the reward; no D) or
+    policy gradient with BLEU-``bleu_max_n`` as the reward, smoothed by ``bleu_smoothing``, against a
+    seeded ``bleu_reference_fraction`` of the real set; by default BLEU-3 without smoothing against
+    40% of it, as the authors' ``pg_bleu`` code, for the paper states none of them; no D) or
     ``"scheduled_sampling"`` (Bengio et al. 2015, ε_i from ``SamplingSchedule(sampling_schedule,
-    sampling_k)``).
+    sampling_k)``; by default the SeqGAN paper's curriculum, ε lowered by 0.002 every epoch).
 
     Generator: ``batch_size`` sequences per update (64), ``generator_lr`` (Adam 0.01, MLE and
     policy gradient alike), ``max_grad_norm`` (5.0), ``n_rollouts`` N (16),
@@ -103,9 +106,11 @@ class SeqGANConfig:
     eval_every: int = 1
     seed: int = 0
     method: str = "seqgan"
-    bleu_max_n: int = 4
-    sampling_schedule: str = "inverse_sigmoid"
-    sampling_k: float = 10.0
+    bleu_max_n: int = 3
+    bleu_smoothing: str = "none"
+    bleu_reference_fraction: float = 0.4
+    sampling_schedule: str = "seqgan_paper"
+    sampling_k: float = PAPER_RATE
 
     _MINIMUM: ClassVar[dict[str, int]] = {
         "vocab_size": 2,
@@ -148,6 +153,9 @@ class SeqGANConfig:
         except ValueError as err:
             raise ValueError(f"sampling_schedule / sampling_k: {err}") from None
         check_float("rollout_update_rate", self.rollout_update_rate, 0, 1, high_open=True)
+        if self.bleu_smoothing not in SMOOTHINGS:
+            raise ValueError(f"bleu_smoothing must be one of {list(SMOOTHINGS)}, got {self.bleu_smoothing!r}")
+        check_float("bleu_reference_fraction", self.bleu_reference_fraction, 0, 1, low_open=True)
         if self.oracle_file is not None and not isinstance(self.oracle_file, str):
             raise TypeError(f"oracle_file must be a path (str) or None, got {type(self.oracle_file).__name__}")
         self._check_corpus()

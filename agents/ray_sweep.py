@@ -6,6 +6,8 @@ cores allow) or on a running cluster (``"auto"``, ``"HOST:PORT"`` or ``"ray://HO
 :func:`seqgan_trial` is the trainable: a :class:`~agents.seqgan.SeqGANTrainer` run that reports after
 every evaluation with its run folder as Tune's checkpoint (the trainer's bit-exact ``checkpoint.pt``
 inside), and resumes from Tune's checkpoint when a restored sweep or a retried trial hands it one.
+A finished trial copies its Table 1 rows (:mod:`agents.table1_runs`: ``samples.txt`` and
+``summary.json`` per row) into the sweep's folder, as ``<row>_seed<k>/``.
 Needs the ``ray`` extra (``pip install -e .[ray]``).
 """
 
@@ -27,6 +29,8 @@ from ray import tune
 
 from agents.seqgan import SeqGANTrainer
 from agents.sweep import INTEGER_FIELDS, METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
+from agents.sweep_merge import NOT_TRIAL_FIELDS, copy_folder
+from agents.table1_runs import keep_final_rows, keep_random_row
 from seqgan_gym._io import atomic_write_json
 
 
@@ -37,9 +41,10 @@ def seqgan_trial(params: dict[str, Any]) -> None:
     """
     sweep = Sweep.from_dict(params["sweep"])
     torch.set_num_threads(sweep.cpus_per_trial)
-    config = sweep.trial_config({k: v for k, v in params.items() if k != "sweep"})
+    config = sweep.trial_config({k: v for k, v in params.items() if k not in NOT_TRIAL_FIELDS})
     node = _node_id()
     run_dir = Path(tempfile.mkdtemp(prefix="seqgan-trial-"))
+    rows_dir = Path(tempfile.mkdtemp(prefix="seqgan-rows-"))  # Table 1's rows, once the trial has finished
     try:
         checkpoint = tune.get_checkpoint()
         if checkpoint is None:
@@ -51,10 +56,23 @@ def seqgan_trial(params: dict[str, Any]) -> None:
         while not trainer.finished:
             trainer.run(max_units=trainer.units_to_next_evaluation())  # then checkpoints the run folder
             metrics = trial_metrics(trainer.rows, trainer.summary() if trainer.finished else None)
+            if trainer.finished:
+                keep_random_row(SeqGANTrainer(config), rows_dir)  # the untrained G_θ, built again from its seed
+                metrics.update(keep_final_rows(trainer, rows_dir))
+                _publish_rows(rows_dir, Path(params["sweep_dir"]), metrics["runs"].split())
             metrics.update(unit=trainer.units_done, units=len(trainer.units), node=node)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(run_dir)))
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(rows_dir, ignore_errors=True)
+
+
+def _publish_rows(rows_dir: Path, sweep_dir: Path, names: list[str]) -> None:
+    """Copy the finished trial's row folders into the sweep's folder (``<out>/<row>_seed<k>``), each atomically."""
+    if not (sweep_dir / SWEEP_FILE).is_file():
+        raise RuntimeError(f"the trial's folder is not inside a sweep's folder (no {sweep_dir / SWEEP_FILE})")
+    for name in names:
+        copy_folder(rows_dir / name, sweep_dir / name)
 
 
 def _node_id() -> str:
@@ -131,11 +149,17 @@ def run_sweep(
         trainable = tune.with_resources(seqgan_trial, {"cpu": sweep.cpus_per_trial})
         callbacks = [Progress(on_result)] if on_result is not None else []
         if resume:
-            tuner = tune.Tuner.restore(str(out / TRIALS_DIR), trainable, resume_unfinished=True, resume_errored=True)
+            tuner = tune.Tuner.restore(
+                str(out / TRIALS_DIR),
+                trainable,
+                resume_unfinished=True,
+                resume_errored=True,
+                param_space=_param_space(sweep, out),  # the folder as it is now, if it moved since
+            )
         else:
             tuner = tune.Tuner(
                 trainable,
-                param_space=_param_space(sweep),
+                param_space=_param_space(sweep, out),
                 tune_config=_tune_config(sweep),
                 run_config=tune.RunConfig(
                     name=TRIALS_DIR,
@@ -170,8 +194,8 @@ class SweepStopped(Exception):
     """
 
 
-def _param_space(sweep: Sweep) -> dict[str, Any]:
-    space: dict[str, Any] = {"sweep": sweep.to_dict()}
+def _param_space(sweep: Sweep, out: Path) -> dict[str, Any]:
+    space: dict[str, Any] = {"sweep": sweep.to_dict(), "sweep_dir": str(out)}
     if sweep.search_alg == "optuna":
         space.update(seed=sweep.seeds[0], method=sweep.methods[0])
         for name, (low, high, log) in sweep.search.items():
@@ -213,5 +237,5 @@ class Progress(tune.Callback):
         self.on_result = on_result
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        fields = {k: v for k, v in trial.config.items() if k != "sweep"}
+        fields = {k: v for k, v in trial.config.items() if k not in NOT_TRIAL_FIELDS}
         self.on_result({**fields, **result, "trial_id": trial.trial_id})

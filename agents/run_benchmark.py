@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from agents.config import SeqGANConfig
-from agents.streams import HELD_OUT_SEED
+from agents.streams import BLEU_REFERENCE_STREAM, HELD_OUT_SEED, stream_seed
 from agents.text_runs import held_out_sentences, load_corpus
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.discriminator import Discriminator
@@ -55,7 +55,8 @@ class RunBenchmark:
     def scorer(self, config: SeqGANConfig, discriminator: Discriminator) -> Discriminator | BLEUReward:
         """What scores a finished sequence: D, or for PG-BLEU BLEU against the real set."""
         if config.method == "pg_bleu":
-            return BLEUReward(self.real_data(config), config.vocab_size, config.bleu_max_n)
+            references = bleu_references(self.real_data(config), config.bleu_reference_fraction, config.seed)
+            return BLEUReward(references, config.vocab_size, config.bleu_max_n, smoothing=config.bleu_smoothing)
         return discriminator
 
     def make_env(
@@ -87,3 +88,18 @@ class RunBenchmark:
         assert self.oracle is not None
         generator = torch.Generator(device=self.oracle.device).manual_seed(HELD_OUT_SEED)
         return self.oracle.sample(config.n_eval, generator=generator)
+
+
+def bleu_references(real_data: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """PG-BLEU's references: ``round(fraction * n)`` rows of ``real_data`` (at least one), drawn by ``seed``.
+
+    The authors' ``pg_bleu`` code keeps each real sequence with probability 0.4; this keeps an exact
+    count, drawn without replacement from the run's own stream, in the real set's order.
+    """
+    n = real_data.shape[0]
+    count = max(1, round(fraction * n))
+    if count >= n:
+        return real_data
+    stream = torch.Generator().manual_seed(stream_seed(seed, BLEU_REFERENCE_STREAM))
+    keep = torch.randperm(n, generator=stream)[:count].sort().values
+    return real_data[keep]

@@ -6,7 +6,8 @@ Scheduled Sampling feeds, at every step of every training sequence, the true tok
 probability ε_i and the model's own sample with probability 1 - ε_i, and lowers ε_i over the
 epochs i (the schedule). The loss is still the NLL of the true next token.
 
-* :class:`SamplingSchedule`: ε_i, the three decays of Bengio et al. §2.4 (and a constant).
+* :class:`SamplingSchedule`: ε_i, the SeqGAN paper's own curriculum (the default), the three decays
+  of Bengio et al. §2.4, and a constant.
 * :func:`scheduled_sampling_loss`: the loss on one batch, batched over sequences (a loop over the
   T time steps only, as sampling itself needs).
 * :func:`scheduled_sampling_epoch`: one pass over the real set, with the MLE optimiser and clip.
@@ -25,24 +26,31 @@ from seqgan_gym._checks import check_float, check_int, check_tokens
 from seqgan_gym.models import TokenLSTM
 from seqgan_gym.sampling import sample_from_logits
 
-SCHEDULES: tuple[str, ...] = ("inverse_sigmoid", "exponential", "linear", "constant")
+SCHEDULES: tuple[str, ...] = ("seqgan_paper", "inverse_sigmoid", "exponential", "linear", "constant")
+#: The SeqGAN paper's rate: ε falls by 0.002 every training epoch ("Compared Baselines").
+PAPER_RATE = 0.002
 
 
 @dataclass(frozen=True)
 class SamplingSchedule:
-    """ε_i, the probability of feeding the true token at epoch ``i`` (Bengio et al. 2015, §2.4).
+    """ε_i, the probability of feeding the true token at epoch ``i``.
 
+    * ``"seqgan_paper"``: ε_i = 1 - k · (i + 1), k = 0.002 by default: the SeqGAN paper's curriculum
+      (its "Compared Baselines": the rate changes by 0.002 every training epoch), as the authors'
+      ``schedule_sampling.py`` runs it, lowering ε before each epoch (epoch 0 feeds 99.8% true tokens).
     * ``"inverse_sigmoid"``: ε_i = k / (k + exp(i / k)), ``k >= 1`` (larger k: slower decay).
     * ``"exponential"``: ε_i = k ** i, ``0 < k < 1``.
     * ``"linear"``: ε_i = max(``minimum``, 1 - k · i), ``k > 0`` the decrease per epoch.
     * ``"constant"``: ε_i = k, ``0 <= k <= 1``.
 
+    The last four are Bengio et al. 2015, §2.4.
+
     :param kind: one of ``SCHEDULES``. :param k: the schedule's parameter (above).
     :param minimum: the floor of every schedule (Bengio et al. keep some teacher forcing).
     """
 
-    kind: str = "inverse_sigmoid"
-    k: float = 10.0
+    kind: str = "seqgan_paper"
+    k: float = PAPER_RATE
     minimum: float = 0.0
 
     def __post_init__(self) -> None:
@@ -50,6 +58,7 @@ class SamplingSchedule:
             raise ValueError(f"kind must be one of {list(SCHEDULES)}, got {self.kind!r}")
         k = check_float("k", self.k)
         allowed = {
+            "seqgan_paper": (0 < k <= 1, "0 < k <= 1"),
             "inverse_sigmoid": (k >= 1, "k >= 1"),
             "exponential": (0 < k < 1, "0 < k < 1"),
             "linear": (k > 0, "k > 0"),
@@ -64,7 +73,9 @@ class SamplingSchedule:
         """ε_i for epoch ``i = epoch`` (0-based): the probability of feeding the true token."""
         i = check_int("epoch", epoch, minimum=0)
         k = float(self.k)
-        if self.kind == "inverse_sigmoid":
+        if self.kind == "seqgan_paper":
+            eps = 1.0 - k * (i + 1)
+        elif self.kind == "inverse_sigmoid":
             # k / (k + e^{i/k}) = 1 / (1 + e^{i/k - ln k}), without overflow for large i.
             z = i / k - math.log(k)
             eps = math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))

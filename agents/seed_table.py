@@ -4,8 +4,10 @@ The paper's p-values compare 10,000 samples of one run per method: they measure 
 each seed is one run, and the statistics are across runs: the mean of the seeds' final NLL-oracle, a
 95% confidence interval from Student's t (``mean ± t(0.975, n-1) · sd / √n``), and the two-sided
 p-value of Welch's t-test (unequal variances) between SeqGAN's seeds and each other method's. The
-rows of one SeqGAN trial give three methods: SeqGAN, its MLE control (Figure 2's continued MLE) and
-Random (the untrained G_θ, the same for every method of a seed).
+rows of one SeqGAN trial give four methods: SeqGAN, its MLE control (Figure 2's continued MLE), that
+control at the temperature whose NLL-test matches SeqGAN's ("MLE, τ tuned", :mod:`agents.table1_runs`)
+and Random (the untrained G_θ, the same for every method of a seed). NLL-test (coverage) is tabulated
+beside NLL-oracle (quality) where the trials report it.
 
 :func:`method_values` reads a sweep's trial results (:func:`agents.ray_sweep.run_sweep`);
 :func:`seed_table` computes the statistics; :func:`write_tables` writes ``results.md``,
@@ -31,12 +33,24 @@ PAPER_TABLE1 = {"Random": 10.310, "MLE": 9.038, "Scheduled Sampling": 8.985, "PG
 METHOD_ROWS: dict[str, tuple[str | None, str]] = {
     "Random": (None, "{m}_random"),
     "MLE": ("seqgan", "{m}_mle_continuation"),
+    "MLE, τ tuned": ("seqgan", "{m}_mle_tau"),
     "Scheduled Sampling": ("scheduled_sampling", "{m}_scheduled_sampling"),
     "PG-BLEU": ("pg_bleu", "{m}_pg_bleu"),
     "SeqGAN": ("seqgan", "{m}_seqgan"),
 }
 #: The columns of ``trials.csv`` after the trial's fields.
-TRIAL_COLUMNS = ("nll_oracle_random", "nll_oracle", "nll_oracle_mle", "nll_test", "training_seconds", "node")
+TRIAL_COLUMNS = (
+    "nll_oracle_random",
+    "nll_oracle",
+    "nll_oracle_mle",
+    "nll_oracle_mle_tau",
+    "mle_tau",
+    "nll_test",
+    "nll_test_mle_continuation",
+    "nll_test_mle_tau",
+    "training_seconds",
+    "node",
+)
 
 
 def group_of(result: dict[str, Any], grid: list[str]) -> str:
@@ -98,7 +112,7 @@ def seed_table(values: dict[str, dict[int, float]]) -> list[dict[str, Any]]:
                 "sd": statistics.stdev(runs) if len(runs) > 1 else None,
                 "ci95": confidence_interval(runs),
                 "p_vs_seqgan": None if name == "SeqGAN" or not seqgan else welch_p_value(seqgan, runs),
-                "paper": PAPER_TABLE1[name],
+                "paper": PAPER_TABLE1.get(name),
             }
         )
     return rows
@@ -112,17 +126,26 @@ def _p_value(value: float | None) -> str:
     return "-" if value is None else f"{value:.2g}"
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    """A table of :func:`seed_table`'s rows."""
+def _mean_ci(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "-"
+    return f"{row['mean']:.3f}" + ("" if row["ci95"] is None else f" ± {row['ci95']:.3f}")
+
+
+def markdown(rows: list[dict[str, Any]], test_rows: list[dict[str, Any]] | None = None) -> str:
+    """A table of :func:`seed_table`'s rows; with ``test_rows`` (the same of NLL-test), an NLL-test column."""
+    tests = {row["method"]: row for row in test_rows or []}
+    test_head, test_rule = (" NLL-test, mean ± 95% CI |", "---|") if tests else ("", "")
     lines = [
-        "| method | seeds | NLL-oracle, mean ± 95% CI | sd | p, SeqGAN vs method (Welch, across seeds) | paper |",
-        "|---|---|---|---|---|---|",
+        "| method | seeds | NLL-oracle, mean ± 95% CI | sd | p, SeqGAN vs method (Welch, across seeds) |"
+        f"{test_head} paper |",
+        f"|---|---|---|---|---|{test_rule}---|",
     ]
     for row in rows:
-        ci = "" if row["ci95"] is None else f" ± {row['ci95']:.3f}"
+        test = f" {_mean_ci(tests.get(row['method']))} |" if tests else ""
         lines.append(
-            f"| {row['method']} | {row['n']} | {row['mean']:.3f}{ci} | {_number(row['sd'])} "
-            f"| {_p_value(row['p_vs_seqgan'])} | {row['paper']:.3f} |"
+            f"| {row['method']} | {row['n']} | {_mean_ci(row)} | {_number(row['sd'])} "
+            f"| {_p_value(row['p_vs_seqgan'])} |{test} {_number(row['paper'])} |"
         )
     return "\n".join(lines)
 
@@ -153,12 +176,15 @@ def write_tables(
     (:func:`ranking`), ``grid`` naming the searched fields.
     """
     tables = {} if search else {group: seed_table(values) for group, values in method_values(results, grid).items()}
+    test_tables = {
+        group: seed_table(values) for group, values in method_values(results, grid, "nll_test").items() if not search
+    }
     stopped = sum(not r.get("finished") for r in results)
     if stopped and not search:
         header += f" {stopped} trials stopped early (ASHA) are left out."
     parts = [header, ranking(results, grid)] if search else [header]
     for group, rows in sorted(tables.items()):
-        parts += [f"### {group}" if group else "", markdown(rows)]
+        parts += [f"### {group}" if group else "", markdown(rows, test_tables.get(group))]
     atomic_write_text(out / "results.md", "\n\n".join(p for p in parts if p) + "\n")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -170,7 +196,7 @@ def write_tables(
         writer.writerow([*cells, bool(result.get("finished"))])
     atomic_write_text(out / "trials.csv", buffer.getvalue())
     atomic_write_json(out / TRIALS_FILE, [compact_result(r) for r in ordered])
-    data = {"header": header, "grid": grid, "tables": tables}
+    data = {"header": header, "grid": grid, "tables": tables, "nll_test_tables": test_tables}
     atomic_write_json(out / "table.json", data)
     return data
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 #: The streams of a run, the first ``key`` of :func:`stream_seed`: the initial parameters, the
-#: evaluation samples, the units, and the samples that D's accuracy is measured on.
-INIT_STREAM, EVAL_STREAM, UNIT_STREAM, D_ACCURACY_STREAM = 0, 1, 2, 3
+#: evaluation samples, the units, the samples that D's accuracy is measured on, and PG-BLEU's references.
+INIT_STREAM, EVAL_STREAM, UNIT_STREAM, D_ACCURACY_STREAM, BLEU_REFERENCE_STREAM = 0, 1, 2, 3, 4
 #: The seed of NLL-test's held-out oracle samples (the real set uses seed 0).
 HELD_OUT_SEED = 1
 

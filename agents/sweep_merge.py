@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,9 +25,11 @@ T = TypeVar("T")
 
 #: The compact record of a sweep's trials (one dict per trial: its fields and its final metrics).
 TRIALS_FILE = "trials.json"
+#: What a trial's parameters hold besides its fields: the sweep's settings and the sweep's folder.
+NOT_TRIAL_FIELDS = frozenset({"sweep", "sweep_dir"})
 #: Tune's bookkeeping in a trial's result: not part of the record.
-TUNE_KEYS = frozenset(
-    {"config", "sweep", "checkpoint_dir_name", "should_checkpoint", "done", "training_iteration", "timestamp"}
+TUNE_KEYS = NOT_TRIAL_FIELDS | frozenset(
+    {"config", "checkpoint_dir_name", "should_checkpoint", "done", "training_iteration", "timestamp"}
     | {"date", "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip", "time_since_restore"}
     | {"iterations_since_restore", "experiment_tag"}
 )
@@ -65,7 +69,7 @@ def _tune_result(text: str) -> dict[str, Any] | None:
     if not lines:
         return None
     last = json.loads(lines[-1])
-    fields = {k: v for k, v in last.get("config", {}).items() if k != "sweep"}
+    fields = {k: v for k, v in last.get("config", {}).items() if k not in NOT_TRIAL_FIELDS}
     return _checked(compact_result({**fields, **last}))
 
 
@@ -84,10 +88,38 @@ def _checked(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list[int]]:
+def copy_folder(source: Path, target: Path) -> None:
+    """Copy the folder ``source`` to ``target`` whole or not at all (a copy beside it, then renames)."""
+    if source.resolve() == target.resolve():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        shutil.copytree(source, staging / target.name)
+        if target.exists():
+            shutil.rmtree(target)
+        (staging / target.name).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_folders(folder: Path, result: dict[str, Any]) -> list[Path]:
+    """The row folders (``samples.txt``, ``summary.json``) a finished trial of the sweep in ``folder`` kept.
+
+    :raises ValueError: the trial names a folder that is not there.
+    """
+    paths = [folder / name for name in str(result.get("runs") or "").split()]
+    for path in paths:
+        if not (path / "samples.txt").is_file() or not (path / "summary.json").is_file():
+            raise ValueError(f"trial seed={result['seed']}, method={result['method']} kept {str(path)!r}, now missing")
+    return paths
+
+
+def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list[int], list[Path]]:
     """The finished trials of the grid sweeps in ``folders``, as one sweep (its seeds and methods: all theirs).
 
-    :return: the merged sweep, the finished trials' results, and how many of them each folder gave.
+    :return: the merged sweep, the finished trials' results, how many of them each folder gave, and
+        the row folders those trials kept (:func:`run_folders`), to copy beside the merged table.
 
     :raises ValueError: a folder holds no sweep, or an Optuna search; the sweeps' configurations or grid
         fields differ; the same trial (seed, method, grid point) finished in two folders; none finished.
@@ -119,11 +151,13 @@ def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list
         raise ValueError(f"no trial has finished in {', '.join(repr(str(f)) for f in folders)}")
     sweep = first[1]
     results = [result for _, result in merged.values()]
+    runs = [path for source, result in merged.values() for path in run_folders(source, result)]
     counts = [sum(source == folder for source, _ in merged.values()) for folder in folders]
     seeds = sorted({int(r["seed"]) for r in results})
     methods = [m for m in _union(named) if any(r["method"] == m for r in results)]
     grid = {name: tuple(_union(r[name] for r in results)) for name in sweep.grid}
-    return dataclasses.replace(sweep, seeds=tuple(seeds), methods=tuple(methods), grid=grid), results, counts
+    merged_sweep = dataclasses.replace(sweep, seeds=tuple(seeds), methods=tuple(methods), grid=grid)
+    return merged_sweep, results, counts, runs
 
 
 def _check_same(first: tuple[Path, Sweep], other: tuple[Path, Sweep]) -> None:

@@ -26,6 +26,10 @@ from seqgan_gym._checks import check_int
 
 #: ``SmoothingFunction().method1``'s epsilon: the numerator given to a precision with no match.
 EPSILON = 0.1
+#: How a precision with no match counts: ``"method1"`` (nltk's method1, as Texygen) or ``"none"``
+#: (BLEU's own definition: the sentence scores 0, as nltk without a smoothing function, up to the
+#: 1e-100-sized residue nltk leaves from ``log(sys.float_info.min)``).
+SMOOTHINGS: tuple[str, ...] = ("method1", "none")
 
 Tokens = tuple[Hashable, ...]
 #: Per n-gram order ``k`` (index ``k - 1``): n-gram -> count.
@@ -149,10 +153,15 @@ class BLEUScorer:
     :param references: the reference set (see :func:`seqgan_gym.metrics.bleu` for the accepted
         forms), at least one sequence.
     :param max_n: the largest n-gram order N (BLEU-N), an int >= 1.
+    :param smoothing: one of :data:`SMOOTHINGS`: ``"method1"`` (above), or ``"none"``: a hypothesis
+        with no match at some order up to N scores 0.
     """
 
-    def __init__(self, references: Any, max_n: int = 4) -> None:
+    def __init__(self, references: Any, max_n: int = 4, smoothing: str = "method1") -> None:
         self._max_n = check_int("max_n", max_n, minimum=1)
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"smoothing must be one of {list(SMOOTHINGS)}, got {smoothing!r}")
+        self._smoothing = smoothing
         refs = as_sequences("references", references)
         if not refs:
             raise ValueError("references must hold at least one sequence, got none")
@@ -176,6 +185,11 @@ class BLEUScorer:
     def max_n(self) -> int:
         """The largest n-gram order N."""
         return self._max_n
+
+    @property
+    def smoothing(self) -> str:
+        """How a precision with no match counts (one of :data:`SMOOTHINGS`)."""
+        return self._smoothing
 
     @property
     def num_references(self) -> int:
@@ -218,7 +232,7 @@ class BLEUScorer:
                 if ref_count:
                     matched += count if count < ref_count else ref_count
             numerators[k - 1] = matched
-        if numerators[0] == 0:
+        if numerators[0] == 0 or (self._smoothing == "none" and (hyp_len < max_n or 0 in numerators)):
             return 0.0
         ref_len = closest_cache.get(hyp_len)
         if ref_len is None:

@@ -19,16 +19,25 @@ from seqgan_gym.metrics import BLEUScorer
 
 
 class BLEUReward:
-    """BLEU-``max_n`` (Texygen's sentence BLEU, nltk's method1 smoothing) of each sequence against ``references``.
+    """BLEU-``max_n`` (Texygen's sentence BLEU) of each sequence against ``references``.
 
     :param references: the real set, ``LongTensor[n, T]`` (e.g. ``env.unwrapped.real_data``).
     :param vocab_size: V, the env's number of tokens.
     :param max_n: the largest n-gram order (uniform weights over 1..max_n).
     :param eos_token: a token that ends the text (the text envs' ``<eos>``, id 0): references and
         hypotheses are cut before their first ``eos_token``. ``None``: every token counts (the oracle).
+    :param smoothing: ``"method1"`` (nltk's, as Texygen) or ``"none"`` (a sequence with no match at
+        some order scores 0, as the SeqGAN authors' PG-BLEU code with nltk's default).
     """
 
-    def __init__(self, references: Any, vocab_size: int, max_n: int = 4, eos_token: int | None = None) -> None:
+    def __init__(
+        self,
+        references: Any,
+        vocab_size: int,
+        max_n: int = 4,
+        eos_token: int | None = None,
+        smoothing: str = "method1",
+    ) -> None:
         self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
         references = check_tokens("references", references, self.vocab_size)
         if references.shape[0] == 0:
@@ -37,7 +46,7 @@ class BLEUReward:
         self.max_n = check_int("max_n", max_n, minimum=1)
         self.eos_token = None if eos_token is None else check_int("eos_token", eos_token, 0, self.vocab_size - 1)
         self._device = torch.device("cpu")
-        self._scorer = BLEUScorer(self._texts(references), self.max_n)
+        self._scorer = BLEUScorer(self._texts(references), self.max_n, smoothing)
 
     @property
     def device(self) -> torch.device:

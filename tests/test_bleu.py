@@ -122,6 +122,32 @@ def test_random_small_vocabulary_matches_nltk() -> None:
         np.testing.assert_allclose(self_bleu_scores(samples, max_n), expected, rtol=0, atol=TOLERANCE)
 
 
+def test_unsmoothed_bleu_matches_nltk_without_smoothing() -> None:
+    """``smoothing="none"``: nltk's default, which leaves ~1e-100 where any order has no match; BLEU's 0 here."""
+    import warnings
+
+    rng = random.Random(1)
+    scored = zero = 0
+    for _ in range(300):
+        vocab = rng.randint(1, 4)
+        refs = [[rng.randrange(vocab) for _ in range(rng.randint(0, 7))] for _ in range(rng.randint(1, 4))]
+        hyps = [[rng.randrange(vocab) for _ in range(rng.randint(0, 7))] for _ in range(4)]
+        max_n = rng.randint(1, 5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nltk warns of every zero count
+            expected = [sentence_bleu(refs, hyp, (1 / max_n,) * max_n) for hyp in hyps]
+        ours = BLEUScorer(refs, max_n, smoothing="none").sentence_scores(hyps)
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=TOLERANCE)
+        assert all(o == 0.0 for o, e in zip(ours, expected, strict=True) if e < 1e-90)
+        scored += sum(e > 1e-90 for e in expected)
+        zero += sum(e < 1e-90 for e in expected)
+    assert scored > 100 and zero > 100  # both kinds of case were met
+    # Unsmoothed scores 0 where method1 gives the 0.1 count: one trigram missing.
+    refs, hyp = [["a", "b", "c", "d"]], ["a", "b", "x", "d"]
+    assert BLEUScorer(refs, 3, smoothing="none").sentence_scores([hyp])[0] == 0.0
+    assert BLEUScorer(refs, 3).sentence_scores([hyp])[0] > 0
+
+
 def test_int_tokens_arrays_and_tensors_equal_words(hypotheses: list[Sentence], references: list[Sentence]) -> None:
     vocab: dict[str, int] = {}
     length = 8  # a fixed length, so the id sequences fit a 2-D array
@@ -201,6 +227,7 @@ def test_self_bleu_excludes_only_the_sample_itself() -> None:
         (lambda: bleu([["a"]], [["a"]], max_n=0), ValueError, r"max_n must be in \[1, inf\], got 0"),
         (lambda: bleu([["a"]], [["a"]], max_n=2.0), TypeError, "max_n must be an integer"),
         (lambda: BLEUScorer([["a"]], max_n=True), TypeError, "max_n must be an integer"),
+        (lambda: BLEUScorer([["a"]], smoothing="method4"), ValueError, r"smoothing must be one of \['method1'"),
         (lambda: bleu([["a"]], []), ValueError, "references must hold at least one sequence"),
         (lambda: bleu([], [["a"]]), ValueError, "hypotheses must hold at least one sequence"),
         (lambda: bleu("a cat", [["a"]]), TypeError, "hypotheses must be a sequence of token sequences"),

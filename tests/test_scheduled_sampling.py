@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
 import pytest
 import torch
 
+from agents.config import PRESETS
 from agents.pretraining import mle_epoch, mle_optimizer
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch, scheduled_sampling_loss
 from seqgan_gym.models import LSTMGenerator
@@ -37,9 +39,21 @@ def test_schedules_follow_bengio_et_al() -> None:
     assert all(a > b for a, b in itertools.pairwise(probs))  # decays
 
 
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_follows_the_papers_curriculum(preset: str) -> None:
+    """SeqGAN's "Compared Baselines": the rate of true tokens falls by 0.002 every training epoch."""
+    config = dataclasses.replace(PRESETS[preset], method="scheduled_sampling")
+    schedule = config.schedule()
+    expected = [1.0 - 0.002 * (i + 1) for i in range(config.adversarial_epochs)]
+    assert [schedule.truth_prob(i) for i in range(config.adversarial_epochs)] == pytest.approx(expected, abs=1e-12)
+    assert schedule.truth_prob(0) == pytest.approx(0.998) and schedule.truth_prob(49) == pytest.approx(0.9)
+    assert SamplingSchedule().truth_prob(499) == 0.0 and SamplingSchedule().truth_prob(10**6) == 0.0  # floored
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        ({"kind": "seqgan_paper", "k": 1.5}, "k must satisfy 0 < k <= 1"),
         ({"kind": "cosine"}, "kind must be one of"),
         ({"kind": "inverse_sigmoid", "k": 0.5}, "k must satisfy k >= 1"),
         ({"kind": "exponential", "k": 1.0}, "k must satisfy 0 < k < 1"),

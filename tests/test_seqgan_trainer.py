@@ -17,6 +17,7 @@ from helpers import TINY_CONFIG, Exploit, torch_bytes
 
 from agents import REINFORCE
 from agents.checkpoint import DIGEST_KEY, state_digest
+from agents.run_benchmark import bleu_references
 from agents.seqgan import (
     CHECKPOINT_NAME,
     PRESETS,
@@ -144,7 +145,8 @@ def test_baselines_share_the_pretrained_start_and_resume_exactly(tmp_path: Path,
     assert all("d_loss" not in r for r in trained)
     assert all(torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters(), strict=True))
     if method == "scheduled_sampling":
-        assert [r["truth_prob"] for r in trained] == [config.schedule().truth_prob(i) for i in range(3)]
+        # The paper's curriculum by default: ε falls by 0.002 before every epoch.
+        assert [r["truth_prob"] for r in trained] == pytest.approx([0.998, 0.996, 0.994], abs=1e-12)
     else:
         assert all(0 <= r["mean_reward"] <= 1 for r in trained)  # BLEU
     summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
@@ -284,6 +286,9 @@ def test_non_finite_state_is_never_checkpointed(tmp_path: Path) -> None:
         ({"seed": True}, "seed"),
         ({"method": "mle"}, "method"),
         ({"bleu_max_n": 0}, "bleu_max_n"),
+        ({"bleu_smoothing": "method7"}, "bleu_smoothing"),
+        ({"bleu_reference_fraction": 0.0}, "bleu_reference_fraction"),
+        ({"bleu_reference_fraction": 1.5}, "bleu_reference_fraction"),
         ({"sampling_schedule": "cosine"}, "sampling_schedule"),
         ({"sampling_schedule": "exponential", "sampling_k": 2.0}, "sampling_k"),
     ],
@@ -291,6 +296,20 @@ def test_non_finite_state_is_never_checkpointed(tmp_path: Path) -> None:
 def test_config_rejects_bad_values(changes: dict, name: str) -> None:
     with pytest.raises((TypeError, ValueError), match=name):
         dataclasses.replace(TINY, **changes)
+
+
+def test_pg_bleu_scores_against_a_seeded_share_of_the_real_set() -> None:
+    """The authors' PG-BLEU: BLEU-3, no smoothing, 40% of the real set (here an exact, seeded count)."""
+    assert (TINY.bleu_max_n, TINY.bleu_smoothing, TINY.bleu_reference_fraction) == (3, "none", 0.4)
+    real = torch.arange(100).reshape(100, 1).repeat(1, 4)
+    a, b, c = (bleu_references(real, 0.4, seed) for seed in (0, 0, 1))
+    assert a.shape == (40, 4) and torch.equal(a, b) and not torch.equal(a, c)
+    rows = a[:, 0].tolist()
+    assert rows == sorted(set(rows)) and torch.equal(a, real[rows])  # distinct rows, in the real set's order
+    assert torch.equal(bleu_references(real, 1.0, 0), real) and bleu_references(real, 0.001, 0).shape == (1, 4)
+    trainer = SeqGANTrainer(dataclasses.replace(TINY, method="pg_bleu", bleu_max_n=2, bleu_smoothing="method1"))
+    scorer = trainer.env.get_attr("discriminator")[0]
+    assert (scorer.max_n, scorer._scorer.smoothing, scorer._scorer.num_references) == (2, "method1", 26)
 
 
 def test_config_round_trip_and_unknown_fields() -> None:

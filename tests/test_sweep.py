@@ -26,8 +26,11 @@ from helpers import TINY_CONFIG
 
 from agents.cli import sweep as sweep_cli
 from agents.ray_sweep import start_ray
+from agents.run_benchmark import RunBenchmark
 from agents.seed_table import confidence_interval, method_values, seed_table, welch_p_value
 from agents.sweep import Sweep
+from agents.table1_runs import read_samples
+from seqgan_gym.metrics import nll_oracle
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "sweep.py"
@@ -73,13 +76,43 @@ def test_an_embedded_sweep_writes_its_table(embedded: Path) -> None:
     assert all(math.isfinite(float(r[c])) for r in rows for c in ("nll_oracle", "nll_oracle_mle", "nll_oracle_random"))
     assert rows[0]["nll_oracle"] != rows[1]["nll_oracle"]  # two seeds, two runs
     table = json.loads((embedded / "table.json").read_text())["tables"][""]
-    assert [r["method"] for r in table] == ["Random", "MLE", "SeqGAN"] and all(r["n"] == 2 for r in table)
+    assert [r["method"] for r in table] == ["Random", "MLE", "MLE, τ tuned", "SeqGAN"]
+    assert all(r["n"] == 2 for r in table)
+    tests = json.loads((embedded / "table.json").read_text())["nll_test_tables"][""]
+    assert [r["method"] for r in tests] == ["Random", "MLE", "MLE, τ tuned", "SeqGAN"]
     seqgan = [float(r["nll_oracle"]) for r in rows]
     assert table[-1]["mean"] == pytest.approx(sum(seqgan) / 2)
     results = (embedded / "results.md").read_text()
     assert "| SeqGAN | 2 |" in results and "95% CI" in results
     trial_dirs = [p for p in (embedded / "trials").iterdir() if p.is_dir()]
     assert len(trial_dirs) == 2 and all(list(d.glob("checkpoint_*/checkpoint.pt")) for d in trial_dirs)
+
+
+def test_every_row_of_a_trial_keeps_samples_that_re_score_to_its_numbers(embedded: Path) -> None:
+    """Table 1's rows: samples.txt re-scored with the project's nll_oracle gives summary.json and the table."""
+    oracle = RunBenchmark.load(TINY_CONFIG).oracle
+    trials = {t["seed"]: t for t in json.loads((embedded / "trials.json").read_text())}
+    first_reports = {}
+    for file in (embedded / "trials").glob("*/result.json"):
+        report = json.loads(file.read_text().splitlines()[0])
+        first_reports[report["config"]["seed"]] = report
+    for seed, trial in trials.items():
+        names = [f"{row}_seed{seed}" for row in ("random", "mle", "mle_tau", "seqgan")]
+        assert trial["runs"].split() == names
+        for name, key in zip(names, ("random", "mle_continuation", "mle_tau", "seqgan"), strict=True):
+            samples = read_samples(embedded / name / "samples.txt")
+            summary = json.loads((embedded / name / "summary.json").read_text())
+            assert samples.shape == (TINY_CONFIG.n_eval, TINY_CONFIG.seq_len) and summary["seed"] == seed
+            assert nll_oracle(oracle, samples) == pytest.approx(summary["nll_oracle"], abs=1e-6)
+            assert (
+                trial[f"nll_oracle_{key}"] == summary["nll_oracle"] and trial[f"nll_test_{key}"] == summary["nll_test"]
+            )
+        # The random row is the untrained G_θ the trial evaluated at epoch 0 (its first report); the method's
+        # row, its final samples.
+        assert trial["nll_oracle_random"] == first_reports[seed]["nll_oracle_random"]
+        assert trial["nll_oracle_seqgan"] == trial["nll_oracle"]
+        assert trial["mle_tau"] == json.loads((embedded / names[2] / "summary.json").read_text())["temperature"]
+        assert (embedded / names[1] / "samples.txt").read_text() != (embedded / names[3] / "samples.txt").read_text()
 
 
 def _kill_session(leader: subprocess.Popen) -> None:
@@ -347,6 +380,8 @@ def _part(embedded: Path, folder: Path, seeds: tuple[int, ...], **changes: objec
     (folder / "sweep.json").write_text(json.dumps(dataclasses.replace(sweep, base=base, seeds=seeds).to_dict()))
     trials = [t for t in json.loads((embedded / "trials.json").read_text()) if t["seed"] in seeds]
     (folder / "trials.json").write_text(json.dumps(trials))
+    for name in (name for trial in trials for name in trial["runs"].split()):  # Table 1's row folders
+        shutil.copytree(embedded / name, folder / name)
     return folder
 
 
@@ -361,6 +396,18 @@ def test_parts_of_a_sweep_merge_into_the_whole_sweeps_table(tmp_path: Path, embe
     assert json.loads((out / "table.json").read_text())["tables"] == whole
     assert "../a (1 trial), ../b (1 trial)" in (out / "results.md").read_text()
     assert Sweep.from_dict(json.loads((out / "sweep.json").read_text())).seeds == (0, 1)
+    rows = sorted(p.name for p in embedded.glob("*_seed*"))
+    assert len(rows) == 8 and sorted(p.name for p in out.glob("*_seed*")) == rows  # the row folders came along
+    assert all((out / r / "samples.txt").read_bytes() == (embedded / r / "samples.txt").read_bytes() for r in rows)
+    # A merged table grows in place: part a alone, then part b added to it.
+    table = tmp_path / "table"
+    sweep_cli.main(["--merge", str(part_a), "--out", str(table)])
+    assert sorted(p.name for p in table.glob("*_seed*")) == [r for r in rows if r.endswith("seed0")]
+    sweep_cli.main(["--merge", str(table), str(part_b), "--out", str(table)])
+    assert _numbers(table) == _numbers(embedded) and sorted(p.name for p in table.glob("*_seed*")) == rows
+    shutil.rmtree(part_b / "mle_seed1")
+    with pytest.raises(SystemExit):
+        sweep_cli.main(["--merge", str(part_a), str(part_b), "--out", str(tmp_path / "lost")])
     # A sweep's own Tune results (a sweep stopped midway has no trials.json yet) give the same table.
     tune_only = tmp_path / "tune_only"
     shutil.copytree(embedded, tune_only, ignore=shutil.ignore_patterns("checkpoint_*", "trials.json"))
@@ -393,7 +440,7 @@ def test_merging_refuses_other_configurations_and_trials_run_twice(
     for argv, words in (
         (["--merge", str(tmp_path / "none"), "--out", str(tmp_path / "out")], "holds no sweep"),
         (["--merge", str(part_a), "--seeds", "3", "--out", str(tmp_path / "out")], "drop --seeds"),
-        (["--merge", str(part_a), "--out", str(part_a)], "is one of the merged sweeps"),
+        (["--merge", str(twice), str(part_a), "--out", str(part_a)], "is one of the merged sweeps but not the first"),
         (["--merge", str(part_a), "--out", str(embedded)], "holds a sweep's trials"),
     ):
         with pytest.raises(SystemExit):

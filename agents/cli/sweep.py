@@ -19,7 +19,9 @@ final NLL-oracle over seeds with its 95% confidence interval, and Welch's test o
 each method across seeds), trials.csv, table.json and trials.json (every trial's final result). Needs
 the ray extra: pip install -e .[ray]. --merge needs no Ray: it writes one table of the finished trials
 of several sweeps of the same configuration (parts of one run on different days or machines, or a
-sweep stopped midway), read from their trials.json or Tune's results.
+sweep stopped midway), read from their trials.json or Tune's results; a merged table grows in place
+when it is the first folder and --out (--merge TABLE PART --out TABLE). Table 1's row folders that the
+trials kept (<row>_seed<k>/ with samples.txt and summary.json, agents/table1_runs.py) come along.
 """
 
 from __future__ import annotations
@@ -130,8 +132,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         for folder in args.merge:
             if not (folder / SWEEP_FILE).is_file():
                 parser.error(f"argument --merge: {str(folder)!r} holds no sweep (no {SWEEP_FILE})")
-            if folder.resolve() == args.out.resolve():
-                parser.error(f"argument --out: {str(args.out)!r} is one of the merged sweeps; choose another folder")
+            if folder.resolve() == args.out.resolve() and folder != args.merge[0]:
+                parser.error(
+                    f"argument --out: {str(args.out)!r} is one of the merged sweeps but not the first; a merged table "
+                    "grows in place as the first folder (--merge TABLE PART --out TABLE)"
+                )
         if (args.out / TRIALS_DIR).exists():
             parser.error(f"argument --out: {str(args.out)!r} holds a sweep's trials; choose another folder")
         args.sweep = None
@@ -241,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if search:
         print(ranking(results, grid))
     for group, rows in data["tables"].items():
-        print(f"\n{group}\n{markdown(rows)}" if group else f"\n{markdown(rows)}")
+        table = markdown(rows, data["nll_test_tables"].get(group))
+        print(f"\n{group}\n{table}" if group else f"\n{table}")
     print(f"results in {args.out}/")
     return data
 
@@ -249,10 +255,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     """Write the table of the finished trials of ``folders`` to ``out`` (with its ``sweep.json``), and print it."""
     from agents.seed_table import markdown, write_tables
-    from agents.sweep_merge import merge_sweeps
+    from agents.sweep_merge import copy_folder, merge_sweeps
 
     try:
-        sweep, results, counts = merge_sweeps(folders)
+        sweep, results, counts, runs = merge_sweeps(folders)
     except ValueError as err:
         sys.stderr.write(f"{PROG}: error: argument --merge: {err}\n")
         raise SystemExit(2) from None
@@ -260,10 +266,13 @@ def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     parts = zip(folders, counts, strict=True)
     sources = ", ".join(f"{_relative(f, out)} ({n} trial{'s' if n != 1 else ''})" for f, n in parts)
     header = f"{describe(sweep)} Merged from the finished trials of {sources}."
+    for run in runs:  # Table 1's row folders (samples.txt, summary.json) come along
+        copy_folder(run, out / run.name)
     data = write_tables(out, results, list(sweep.grid), header)
     atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
     for group, rows in data["tables"].items():
-        print(f"\n{group}\n{markdown(rows)}" if group else f"\n{markdown(rows)}")
+        table = markdown(rows, data["nll_test_tables"].get(group))
+        print(f"\n{group}\n{table}" if group else f"\n{table}")
     print(f"{len(results)} finished trials; results in {out}/")
     return data
 

@@ -236,7 +236,8 @@ def describe_schedule(cfg: SeqGANConfig) -> str:
         )
     elif cfg.method == "pg_bleu":
         method = (
-            f"{cfg.adversarial_epochs} PG-BLEU epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, BLEU-{cfg.bleu_max_n})"
+            f"{cfg.adversarial_epochs} PG-BLEU epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, BLEU-{cfg.bleu_max_n}, "
+            f"smoothing {cfg.bleu_smoothing}, {cfg.bleu_reference_fraction:.0%} of the real set as references)"
         )
     else:
         method = (
