@@ -10,6 +10,8 @@ NLL-oracle and the generator's NLL-test, the temperature, the oracle's digest, t
 * a SeqGAN trial's two controls: ``mle``, Figure 2's continued MLE, and ``mle_tau``, the same MLE
   generator sampled at the temperature τ whose NLL-test equals SeqGAN's (:func:`matching_temperature`):
   the MLE model at SeqGAN's coverage, so that the two compare at one point of the quality-diversity plane.
+  ``mle``'s summary also holds that generator's whole frontier (:func:`temperature_frontier`), against
+  which every method's point (NLL-test, NLL-oracle) is placed.
 
 :func:`row_metrics` gives the numbers a trial reports for them (``nll_oracle_<row>``, ``nll_test_<row>``,
 ``mle_tau``); :func:`write_row` writes a folder (atomically, file by file).
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 ROWS: tuple[str, ...] = ("random", "mle", "mle_tau", "scheduled_sampling", "pg_bleu", "seqgan")
 #: The keys of the rows in a trial's metrics (the MLE control's are the trainer summary's).
 METRIC_NAMES = {"mle": "mle_continuation"}
+#: The temperatures of the MLE control's frontier on the quality-diversity plane (``mle``'s summary).
+FRONTIER_TEMPERATURES = (0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4)
 #: The temperatures :func:`matching_temperature` searches, as 1/τ (a grid, then bisection).
 INVERSE_TEMPERATURES = tuple(0.5 + 0.02 * i for i in range(76))  # τ from 2 down to 1/2
 
@@ -108,6 +112,17 @@ def matching_temperature(generator: LSTMGenerator, held_out: torch.Tensor, targe
     return 1.0 / ((low + high) / 2)
 
 
+def temperature_frontier(
+    generator: LSTMGenerator, config: SeqGANConfig, oracle: OracleLSTM, held_out: torch.Tensor
+) -> list[dict[str, float]]:
+    """``generator`` at each of :data:`FRONTIER_TEMPERATURES`: ``{"temperature", "nll_oracle", "nll_test"}``."""
+    points = []
+    for tau in FRONTIER_TEMPERATURES:
+        _, scores = score_row(generator, config, oracle, held_out, tau)
+        points.append({"temperature": tau, "nll_oracle": scores["nll_oracle"], "nll_test": scores["nll_test"]})
+    return points
+
+
 def write_row(folder: Path, samples: torch.Tensor, summary: dict[str, Any]) -> None:
     """``folder/samples.txt`` (one sequence of token ids a line) and ``folder/summary.json``, each atomically."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,7 +182,10 @@ def keep_final_rows(trainer: SeqGANTrainer, folder: Path) -> dict[str, Any]:
         generators.update(mle=(trainer.mle_generator, 1.0), mle_tau=(trainer.mle_generator, tau))
     for row, (generator, temperature) in generators.items():
         samples, scores = score_row(generator, config, trainer.oracle, trainer.held_out, temperature)
-        write_row(folder / run_name(row, config.seed), samples, _summary(trainer, row, scores))
+        summary = _summary(trainer, row, scores)
+        if row == "mle" and trainer.oracle is not None:
+            summary["frontier"] = temperature_frontier(generator, config, trainer.oracle, trainer.held_out)
+        write_row(folder / run_name(row, config.seed), samples, summary)
     metrics: dict[str, Any] = {}
     names = []
     for row in ROWS:

@@ -112,6 +112,10 @@ def test_every_row_of_a_trial_keeps_samples_that_re_score_to_its_numbers(embedde
         assert trial["nll_oracle_random"] == first_reports[seed]["nll_oracle_random"]
         assert trial["nll_oracle_seqgan"] == trial["nll_oracle"]
         assert trial["mle_tau"] == json.loads((embedded / names[2] / "summary.json").read_text())["temperature"]
+        frontier = json.loads((embedded / names[1] / "summary.json").read_text())["frontier"]
+        at_one = next(p for p in frontier if p["temperature"] == 1.0)
+        assert at_one["nll_oracle"] == trial["nll_oracle_mle_continuation"] and len(frontier) == 11
+        assert frontier[0]["nll_test"] > at_one["nll_test"]  # τ = 0.6 covers the held-out set worse
         assert (embedded / names[1] / "samples.txt").read_text() != (embedded / names[3] / "samples.txt").read_text()
 
 
