@@ -31,6 +31,7 @@ from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int, check_me
 from seqgan_gym._io import atomic_write
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, TokenLSTM
+from seqgan_gym.rewards import TrainableScorer
 
 
 def policy_generator(model: BaseAlgorithm) -> TokenLSTM | None:
@@ -226,7 +227,7 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         self.optimizer = optimizer
         self._random = None if seed is None else torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
         self.last_loss = math.nan
-        self._discriminator: Discriminator | None = None
+        self._discriminator: TrainableScorer | None = None
         self._real: torch.Tensor | None = None
         self._other_discriminators: list[int] = []
         self._env_of_discriminator: Any = None
@@ -235,9 +236,10 @@ class DiscriminatorTrainingCallback(_AfterEachUpdate):
         super()._on_training_start()
         if self._env_of_discriminator is not self.training_env:  # keep a worker's copy (and its optimiser)
             discriminator = self._env_attr("discriminator")
-            if not isinstance(discriminator, Discriminator):  # e.g. PG-BLEU's fixed BLEUReward
+            if not isinstance(discriminator, TrainableScorer):  # e.g. PG-BLEU's fixed BLEUReward
                 raise TypeError(
-                    "DiscriminatorTrainingCallback trains the env's Discriminator; this env scores with a "
+                    "DiscriminatorTrainingCallback trains the env's scorer (a TrainableScorer such as the paper's "
+                    "Discriminator); this env scores with a "
                     f"{type(discriminator).__name__}, which has nothing to train"
                 )
             self._discriminator, self._real = discriminator, self._env_attr("real_data")

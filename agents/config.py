@@ -15,6 +15,7 @@ from seqgan_gym._bleu import SMOOTHINGS
 from seqgan_gym._checks import check_float, check_int
 from seqgan_gym.models import D_PRECISIONS, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
+from seqgan_gym.rewards import REWARDS
 
 #: The phases of a run, in the order their units run.
 PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial", "pg_bleu", "scheduled_sampling")
@@ -23,9 +24,10 @@ MAX_SEED = 2**32 - 1
 #: Fields added to :class:`SeqGANConfig` after checkpoints of format 1 were first written, with the value a
 #: config without them meant: such a checkpoint resumes as the run it was.
 LATER_FIELDS: dict[str, Any] = {"corpus": None, "test_corpus": None, "tokenizer": "word"}
-#: What trains G_θ after pretraining, and the phase of its units.
+#: What trains G_θ after pretraining, and the phase of its units: every adversarial method of
+#: :data:`seqgan_gym.rewards.REWARDS` (SeqGAN first) runs Algorithm 1's adversarial units with its reward.
 METHOD_PHASES: dict[str, str] = {
-    "seqgan": "adversarial",
+    **dict.fromkeys(REWARDS, "adversarial"),
     "pg_bleu": "pg_bleu",
     "scheduled_sampling": "scheduled_sampling",
 }
@@ -50,7 +52,8 @@ class SeqGANConfig:
     ``adversarial_epochs`` (200), ``mle_continuation_epochs`` (``None``: as many as the
     adversarial epochs; 0 skips the control).
 
-    Method: ``method`` is ``"seqgan"`` (the paper's Algorithm 1), or a baseline of the paper's
+    Method: ``method`` is ``"seqgan"`` (the paper's Algorithm 1), another adversarial method of
+    :data:`seqgan_gym.rewards.REWARDS` (Algorithm 1 with that method's scorer and reward), or a baseline of the paper's
     Table 1 trained for ``adversarial_epochs`` after the same pretraining: ``"pg_bleu"`` (the
     policy gradient with BLEU-``bleu_max_n`` as the reward, smoothed by ``bleu_smoothing``, against a
     seeded ``bleu_reference_fraction`` of the real set; by default BLEU-3 without smoothing against
@@ -199,6 +202,11 @@ class SeqGANConfig:
         return self.adversarial_epochs if self.mle_continuation_epochs is None else self.mle_continuation_epochs
 
     @property
+    def is_adversarial(self) -> bool:
+        """Whether the method trains a scorer against G_θ (SeqGAN and its successors: ``REWARDS``)."""
+        return self.method in REWARDS
+
+    @property
     def method_phase(self) -> str:
         """The phase of the units after pretraining: ``"adversarial"`` for SeqGAN, else the baseline's name."""
         return METHOD_PHASES[self.method]
@@ -212,7 +220,7 @@ class SeqGANConfig:
         counts = dict.fromkeys(PHASES, 0)
         counts["mle"] = self.mle_epochs
         counts["mle_continuation"] = self.continuation_epochs
-        if self.method == "seqgan":
+        if self.is_adversarial:
             counts["d_pretrain"] = self.d_pretrain_rounds
         counts[self.method_phase] = self.adversarial_epochs
         return [(phase, i) for phase in PHASES for i in range(counts[phase])]

@@ -18,6 +18,7 @@ from torch import nn
 
 from seqgan_gym._checks import check_float, check_int, check_tokens, fault_context
 from seqgan_gym.models import Discriminator, TokenLSTM
+from seqgan_gym.rewards import TrainableScorer
 
 
 def mle_optimizer(generator: TokenLSTM, lr: float = 0.01) -> torch.optim.Adam:
@@ -147,8 +148,11 @@ def train_discriminator(
         global stream: seed it with ``torch.manual_seed`` for a reproducible run.
     :return: the mean batch loss of the last epoch.
     """
-    if not isinstance(discriminator, Discriminator):
-        raise TypeError(f"discriminator must be a seqgan_gym.models.Discriminator, got {type(discriminator).__name__}")
+    if not isinstance(discriminator, TrainableScorer):
+        raise TypeError(
+            "discriminator must be a trainable scorer (seqgan_gym.rewards.TrainableScorer, e.g. the paper's "
+            f"Discriminator), got {type(discriminator).__name__}"
+        )
     v, t, device = discriminator.vocab_size, discriminator.seq_len, discriminator.device
     real = check_tokens("real", real, v, exact_len=t, device=device)
     fake = check_tokens("fake", fake, v, exact_len=t, device=device)

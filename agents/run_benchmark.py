@@ -16,10 +16,11 @@ from agents.config import SeqGANConfig
 from agents.streams import BLEU_REFERENCE_STREAM, HELD_OUT_SEED, stream_seed
 from agents.text_runs import held_out_sentences, load_corpus
 from seqgan_gym.bleu_reward import BLEUReward
-from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.discriminator import Discriminator, SequenceScorer
 from seqgan_gym.envs.oracle_benchmark import sample_real_data
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.rewards import get_reward, mean_reward
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 from seqgan_gym.text import TextCorpus
 
@@ -52,22 +53,30 @@ class RunBenchmark:
         assert self.oracle is not None
         return sample_real_data(self.oracle, config.n_real)
 
-    def scorer(self, config: SeqGANConfig, discriminator: Discriminator) -> Discriminator | BLEUReward:
-        """What scores a finished sequence: D, or for PG-BLEU BLEU against the real set."""
+    def scorer(self, config: SeqGANConfig, discriminator: Discriminator) -> SequenceScorer:
+        """What scores a finished sequence: the method's scorer (D for SeqGAN), or for PG-BLEU BLEU."""
         if config.method == "pg_bleu":
             references = bleu_references(self.real_data(config), config.bleu_reference_fraction, config.seed)
             return BLEUReward(references, config.vocab_size, config.bleu_max_n, smoothing=config.bleu_smoothing)
+        if config.is_adversarial:
+            return get_reward(config.method).make_scorer(discriminator, self.real_data(config))
         return discriminator
 
     def make_env(
         self,
         config: SeqGANConfig,
-        scorer: Discriminator | BLEUReward,
+        scorer: SequenceScorer,
         rollout_policy: LSTMGenerator,
         device: torch.device,
     ) -> SB3VecEnv:
         """The batched env with the Monte Carlo reward wrapper, for SB3: ``batch_size`` sequences a step."""
-        common = {"n_envs": config.batch_size, "n_rollouts": config.n_rollouts, "rollout_policy": rollout_policy}
+        reward = get_reward(config.method).reward if config.is_adversarial else mean_reward
+        common = {
+            "n_envs": config.batch_size,
+            "n_rollouts": config.n_rollouts,
+            "rollout_policy": rollout_policy,
+            "reward": reward,
+        }
         if self.corpus is not None:
             return make_sb3_vec_env("SeqGAN-Text-v0", corpus=self.corpus, discriminator=scorer, device=device, **common)
         return make_sb3_vec_env(

@@ -26,18 +26,27 @@ from typing import Any
 from agents.sweep import TRIAL_FIELDS
 from agents.sweep_merge import TRIALS_FILE, compact_result
 from seqgan_gym._io import atomic_write_json, atomic_write_text
+from seqgan_gym.rewards import REWARDS, get_reward
 
 #: The paper's Table 1 (NLL-oracle, one run per method).
 PAPER_TABLE1 = {"Random": 10.310, "MLE": 9.038, "Scheduled Sampling": 8.985, "PG-BLEU": 8.946, "SeqGAN": 8.736}
-#: Row order, and the trial method and summary key each row is read from (``{m}``: the metric).
-METHOD_ROWS: dict[str, tuple[str | None, str]] = {
+#: Row order, and the trial method and summary key each row is read from (``{m}``: the metric); the
+#: adversarial methods of ``seqgan_gym.rewards.REWARDS`` other than SeqGAN come before SeqGAN's own row.
+_BASELINE_ROWS: dict[str, tuple[str | None, str]] = {
     "Random": (None, "{m}_random"),
     "MLE": ("seqgan", "{m}_mle_continuation"),
     "MLE, τ tuned": ("seqgan", "{m}_mle_tau"),
     "Scheduled Sampling": ("scheduled_sampling", "{m}_scheduled_sampling"),
     "PG-BLEU": ("pg_bleu", "{m}_pg_bleu"),
-    "SeqGAN": ("seqgan", "{m}_seqgan"),
 }
+
+
+def method_rows() -> dict[str, tuple[str | None, str]]:
+    """Table 1's rows, in order: row label -> (the trial method it is read from, its key)."""
+    successors = {get_reward(name).label: (name, f"{{m}}_{name}") for name in REWARDS if name != "seqgan"}
+    return {**_BASELINE_ROWS, **successors, "SeqGAN": ("seqgan", "{m}_seqgan")}
+
+
 #: The columns of ``trials.csv`` after the trial's fields.
 TRIAL_COLUMNS = (
     "nll_oracle_random",
@@ -70,7 +79,7 @@ def method_values(
         if not result.get("finished"):
             continue
         rows = table.setdefault(group_of(result, grid), {})
-        for row, (method, key) in METHOD_ROWS.items():
+        for row, (method, key) in method_rows().items():
             value = result.get(key.format(m=metric))
             if value is not None and (method is None or method == result["method"]):
                 rows.setdefault(row, {})[int(result["seed"])] = float(value)
@@ -99,7 +108,7 @@ def seed_table(values: dict[str, dict[int, float]]) -> list[dict[str, Any]]:
     """One row per method of ``values`` (``{method row: {seed: value}}``): n, mean, sd, 95% CI, p vs SeqGAN."""
     seqgan = list(values.get("SeqGAN", {}).values())
     rows = []
-    for name in METHOD_ROWS:
+    for name in method_rows():
         if name not in values:
             continue
         runs = [values[name][seed] for seed in sorted(values[name])]

@@ -65,6 +65,7 @@ from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.rewards import TrainableScorer, get_reward
 
 # The trainer, and the names of the modules above that callers import from here.
 __all__ = ["CHECKPOINT_NAME", "METHOD_PHASES", "PHASES", "PRESETS", "CheckpointError", "RunFolderError", "SeqGANConfig"]
@@ -139,7 +140,10 @@ class SeqGANTrainer(UnitSchedule):
             )
         self.model.set_logger(Logger(folder=None, output_formats=[]))  # metrics go to metrics.csv / TensorBoard
         self.oracle: OracleLSTM | None = None if benchmark.oracle is None else self.env.get_attr("oracle")[0]
-        self.discriminator: Discriminator = discriminator.to(self.device)  # trained by SeqGAN only
+        # What the adversarial methods train: D, or the method's own scorer (RankGAN's ranker); PG-BLEU's BLEU
+        # and Scheduled Sampling train none (D is kept, untrained).
+        trained = scorer if config.is_adversarial else discriminator
+        self.discriminator: TrainableScorer = trained.to(self.device)  # type: ignore[assignment]
         self.real_data: torch.Tensor = self.env.get_attr("real_data")[0].to(self.device)
         self.generator: LSTMGenerator = self.model.policy.generator
         self.oracle_sha256 = None if config.oracle_file is None else file_sha256(config.oracle_file)
@@ -149,7 +153,7 @@ class SeqGANTrainer(UnitSchedule):
         self.mle_generator_optimizer: torch.optim.Optimizer | None = None
         self.callbacks: list[Any] = [RolloutPolicySync(config.rollout_update_rate, rollout_policy=self.rollout_policy)]
         self.d_callback: DiscriminatorTrainingCallback | None = None
-        if config.method == "seqgan":
+        if config.is_adversarial:
             self.d_callback = DiscriminatorTrainingCallback(
                 d_steps=config.d_steps,
                 k_epochs=config.k_epochs,
@@ -203,7 +207,8 @@ class SeqGANTrainer(UnitSchedule):
             stats = {"g_loss": self.model.last_stats["loss"], "mean_reward": self.model.last_stats["mean_reward"]}
             if self.d_callback is not None:
                 stats["d_loss"] = self.d_callback.last_loss
-                stats.update(self.discriminator_accuracy(index))
+                if get_reward(cfg.method).reports_accuracy:
+                    stats.update(self.discriminator_accuracy(index))
             self._maybe_record(phase, index + 1, cfg.adversarial_epochs, self.generator, stats)
 
     def _end_of_pretraining(self) -> None:

@@ -32,12 +32,21 @@ from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle, nll_test
 from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.rewards import REWARDS
 
 if TYPE_CHECKING:
     from agents.seqgan import SeqGANTrainer
 
-#: The rows a trial can keep, in Table 1's order.
-ROWS: tuple[str, ...] = ("random", "mle", "mle_tau", "scheduled_sampling", "pg_bleu", "seqgan")
+#: The rows a trial can keep, in Table 1's order (SeqGAN's successors of ``REWARDS`` before SeqGAN).
+ROWS: tuple[str, ...] = (
+    "random",
+    "mle",
+    "mle_tau",
+    "scheduled_sampling",
+    "pg_bleu",
+    *(name for name in REWARDS if name != "seqgan"),
+    "seqgan",
+)
 #: The keys of the rows in a trial's metrics (the MLE control's are the trainer summary's).
 METRIC_NAMES = {"mle": "mle_continuation"}
 #: The temperatures of the MLE control's frontier on the quality-diversity plane (``mle``'s summary).

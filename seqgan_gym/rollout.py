@@ -5,6 +5,8 @@ For a prefix Y_{1:t} of a sequence of length T the paper estimates
     Q(Y_{1:t-1}, y_t) = 1/N Σ_n D(Y^n_{1:T}),  Y^n ~ G_β completing Y_{1:t}    (t < T)
     Q(Y_{1:T-1}, y_T) = D(Y_{1:T})                                            (t = T)
 
+(the mean is the default reward function; a method of :mod:`seqgan_gym.rewards` may give another).
+
 :class:`MonteCarloQEstimator` follows B prefixes one token at a time. The rollout policy G_β
 reads each new token once (its LSTM state is kept, never re-encoded), and the N completions of
 all B prefixes are sampled and scored as one ``[B * N, T]`` batch.
@@ -17,6 +19,7 @@ import torch
 from seqgan_gym._checks import check_int
 from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.generator import LSTMState, TokenLSTM
+from seqgan_gym.rewards import RewardFunction, check_reward_function, mean_reward
 
 
 class MonteCarloQEstimator:
@@ -31,9 +34,17 @@ class MonteCarloQEstimator:
     :param discriminator: D, scores complete sequences with ``prob_real`` (any ``SequenceScorer``:
         PG-BLEU passes a ``BLEUReward``).
     :param n_rollouts: N, completions per prefix (``>= 1``).
+    :param reward: the completions' scores ``[B, N]`` to Q_t ``[B]`` (:mod:`seqgan_gym.rewards`; the
+        paper's mean by default).
     """
 
-    def __init__(self, rollout_policy: TokenLSTM, discriminator: SequenceScorer, n_rollouts: int = 16) -> None:
+    def __init__(
+        self,
+        rollout_policy: TokenLSTM,
+        discriminator: SequenceScorer,
+        n_rollouts: int = 16,
+        reward: RewardFunction = mean_reward,
+    ) -> None:
         if not isinstance(rollout_policy, TokenLSTM):
             raise TypeError(
                 "rollout_policy must be a seqgan_gym.generator.TokenLSTM (e.g. LSTMGenerator), "
@@ -53,6 +64,7 @@ class MonteCarloQEstimator:
         self.rollout_policy = rollout_policy
         self.discriminator = discriminator
         self.n_rollouts = check_int("n_rollouts", n_rollouts, minimum=1)
+        self.reward = check_reward_function(reward)
         self.seq_len = rollout_policy.seq_len
         self.t = 0
         self._prefix = torch.zeros(0, self.seq_len, dtype=torch.long)
@@ -76,8 +88,8 @@ class MonteCarloQEstimator:
         """Append ``tokens`` (``LongTensor[B]``, y_t) to the prefixes and estimate Q_t.
 
         :param generator: random stream of the rollouts (on G_β's device).
-        :return: ``Tensor[B]`` of Q_t for t < T (mean D over ``n_rollouts`` completions of Y_{1:t}),
-            ``None`` at t = T (the terminal reward D(Y) is the exact Q_T).
+        :return: ``Tensor[B]`` of Q_t for t < T (``reward`` of the scores of ``n_rollouts`` completions
+            of Y_{1:t}), ``None`` at t = T (Q_T is :meth:`terminal_q` of the env's terminal reward D(Y)).
         """
         if not self.ready:
             raise RuntimeError("MonteCarloQEstimator.advance called before reset or after seq_len tokens")
@@ -97,4 +109,12 @@ class MonteCarloQEstimator:
         # completion may overwrite them instead of copying them.
         suffix = self.rollout_policy._complete(logits, state, self.seq_len - t, generator, n, consume_logits=True)
         scores = self.discriminator.prob_real_completions(self._prefix[:, :t], suffix)
-        return scores.view(batch, n).mean(dim=1)
+        return self.reward(scores.view(batch, n))
+
+    def terminal_q(self, scores: torch.Tensor) -> torch.Tensor:
+        """Q_T from the complete sequences' scores D(Y), ``Tensor[B]``: ``reward`` of them as ``[B, 1]``.
+
+        For the paper's mean this is D(Y) itself; a reward that normalises over the batch (MaliGAN's)
+        needs all B sequences of the step at once.
+        """
+        return self.reward(scores.reshape(-1, 1))

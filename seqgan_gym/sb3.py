@@ -27,6 +27,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 from seqgan_gym._checks import check_int
 from seqgan_gym.envs import SequenceGenerationVectorEnv
 from seqgan_gym.generator import TokenLSTM
+from seqgan_gym.rewards import RewardFunction, mean_reward
 from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper
 
 
@@ -165,6 +166,7 @@ def make_sb3_vec_env(
     rollout_policy: TokenLSTM | None = None,
     reward_mode: str = "q",
     monitor: bool = True,
+    reward: RewardFunction = mean_reward,
     **env_kwargs: Any,
 ) -> VecEnv:
     """Build the batched env, the Monte Carlo reward wrapper and the SB3 adapter in one call.
@@ -177,6 +179,8 @@ def make_sb3_vec_env(
     :param rollout_policy: G_β; ``None`` builds a fresh ``LSTMGenerator`` of the env's size, seed 0 (sync
         it with the agent's generator, e.g. with ``RolloutPolicySync``). Ignored without rollouts.
     :param reward_mode: the wrapper's reward mode (``"q"``).
+    :param reward: the wrapper's reward function, completions' scores ``[B, N]`` to Q_t ``[B]``
+        (:mod:`seqgan_gym.rewards`; default: the paper's mean).
     :param monitor: wrap the result in SB3's ``VecMonitor``, so that algorithms log episode returns
         (``rollout/ep_rew_mean``); ``False`` returns the bare adapter.
     :param env_kwargs: the env's arguments, listed under Arguments of ``TokenGenerationEnv``
@@ -207,6 +211,8 @@ def make_sb3_vec_env(
         **env_kwargs,
     )
     if n_rollouts is not None:
-        venv = MonteCarloRewardVectorWrapper(venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode)
+        venv = MonteCarloRewardVectorWrapper(
+            venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode, reward=reward
+        )
     env = SB3VecEnv(venv)
     return VecMonitor(env) if monitor else env

@@ -10,6 +10,7 @@ import torch
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from seqgan_gym.generator import LSTMGenerator, TokenLSTM
+from seqgan_gym.rewards import RewardFunction, mean_reward
 from seqgan_gym.rollout import MonteCarloQEstimator
 
 #: ``"q"``: r_t = Q_t, the paper's per-step weight (``docs/design.md`` §2). A "difference" reward
@@ -23,7 +24,9 @@ def _check_reward_mode(reward_mode: Any) -> str:
     return reward_mode
 
 
-def _estimator(env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int) -> MonteCarloQEstimator:
+def _estimator(
+    env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward: RewardFunction
+) -> MonteCarloQEstimator:
     base = env.unwrapped
     if not all(hasattr(base, name) for name in ("discriminator", "vocab_size", "seq_len")):
         raise TypeError(
@@ -33,7 +36,7 @@ def _estimator(env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int) -> M
     if rollout_policy is None:  # a placeholder of the env's size, the same whatever the global random state
         init = torch.Generator().manual_seed(0)
         rollout_policy = LSTMGenerator(base.vocab_size, base.seq_len, generator=init).to(base.discriminator.device)
-    estimator = MonteCarloQEstimator(rollout_policy, base.discriminator, n_rollouts)
+    estimator = MonteCarloQEstimator(rollout_policy, base.discriminator, n_rollouts, reward)
     if (rollout_policy.vocab_size, rollout_policy.seq_len) != (base.vocab_size, base.seq_len):
         raise ValueError(
             f"rollout_policy has vocab_size={rollout_policy.vocab_size}, seq_len={rollout_policy.seq_len}; "
@@ -48,9 +51,11 @@ class _MonteCarloRewards:
     rollout_policy: TokenLSTM
     estimator: MonteCarloQEstimator
 
-    def _set_up(self, env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward_mode: str) -> None:
+    def _set_up(
+        self, env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward_mode: str, reward: RewardFunction
+    ) -> None:
         self.reward_mode = _check_reward_mode(reward_mode)
-        self.estimator = _estimator(env, rollout_policy, n_rollouts)
+        self.estimator = _estimator(env, rollout_policy, n_rollouts, reward)
         self.rollout_policy = self.estimator.rollout_policy
         self.n_rollouts = self.estimator.n_rollouts
         self._generator: torch.Generator | None = None
@@ -73,7 +78,8 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
     At step t < T the wrapper completes the prefix Y_{1:t} ``n_rollouts`` (N) times with the
     rollout policy G_β, scores the N completions with the env's discriminator D and emits their
     mean as the reward: r_t = Q_t = Q(Y_{1:t-1}, y_t). At t = T the reward is D(Y) (exactly the
-    env's own terminal reward). ``info["q_value"]`` carries Q_t as well.
+    env's own terminal reward). ``info["q_value"]`` carries Q_t as well. Another ``reward`` function
+    (:mod:`seqgan_gym.rewards`) replaces the mean, at t = T too.
 
     **Returns.** With discount γ = 0 the return of each action is exactly the paper's Q_t, so a
     REINFORCE update reproduces Algorithm 1, and an actor-critic gets the advantage Q_t - V(s_t).
@@ -94,6 +100,7 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
         training starts: how a yaml file (RL Zoo's ``env_wrapper``) can name this wrapper.
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"`` (the only mode; see ``REWARD_MODES``).
+    :param reward: the N completions' scores ``[B, N]`` to Q_t ``[B]`` (default: the paper's mean).
     """
 
     def __new__(cls, env: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -102,12 +109,17 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
         return super().__new__(cls)
 
     def __init__(
-        self, env: gym.Env, rollout_policy: TokenLSTM | None = None, n_rollouts: int = 16, reward_mode: str = "q"
+        self,
+        env: gym.Env,
+        rollout_policy: TokenLSTM | None = None,
+        n_rollouts: int = 16,
+        reward_mode: str = "q",
+        reward: RewardFunction = mean_reward,
     ) -> None:
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self._set_up(env, rollout_policy, n_rollouts, reward_mode)
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -122,7 +134,9 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
             raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
         q = self.estimator.advance(torch.as_tensor([int(action)]), self._generator)
-        q_value = float(reward) if q is None else float(q[0])
+        if q is None:  # step T: Q_T from the env's terminal reward D(Y)
+            q = self.estimator.terminal_q(torch.tensor([float(reward)], dtype=torch.float64))
+        q_value = float(q[0])
         return obs, q_value, terminated, truncated, {**info, "q_value": q_value}
 
 
@@ -138,15 +152,22 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
     :param rollout_policy: G_β (see :class:`MonteCarloRewardWrapper`).
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"``.
+    :param reward: the N completions' scores ``[B, N]`` to Q_t ``[B]`` (default: the paper's mean); at
+        t = T it gets all ``num_envs`` terminal rewards at once, so a reward normalised over the batch works.
     """
 
     def __init__(
-        self, env: VectorEnv, rollout_policy: TokenLSTM | None = None, n_rollouts: int = 16, reward_mode: str = "q"
+        self,
+        env: VectorEnv,
+        rollout_policy: TokenLSTM | None = None,
+        n_rollouts: int = 16,
+        reward_mode: str = "q",
+        reward: RewardFunction = mean_reward,
     ) -> None:
         if not isinstance(env, VectorEnv):
             raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self._set_up(env, rollout_policy, n_rollouts, reward_mode)
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward)
         self.autoreset_mode = AutoresetMode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
         if self.autoreset_mode == AutoresetMode.DISABLED:
             raise ValueError("env must autoreset in NEXT_STEP or SAME_STEP mode, got DISABLED")
@@ -170,8 +191,9 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
             self._restart_next_step = False
             return obs, rewards, terminated, truncated, infos
         q = self.estimator.advance(torch.as_tensor(np.asarray(actions)), self._generator)
-        if q is None:  # step T: Q_T = D(Y), the env's terminal reward
-            q_values = np.asarray(rewards, dtype=np.float64)
+        if q is None:  # step T: Q_T from the env's terminal rewards D(Y) (D(Y) itself for the mean)
+            scores = torch.from_numpy(np.asarray(rewards, dtype=np.float64))
+            q_values = self.estimator.terminal_q(scores).double().cpu().numpy()
             if self.autoreset_mode == AutoresetMode.SAME_STEP:
                 self.estimator.reset(self.num_envs)
             else:

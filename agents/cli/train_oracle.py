@@ -68,6 +68,7 @@ from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE
 from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
+from seqgan_gym.rewards import get_reward
 
 PROG = program("train-oracle", "train_oracle.py")
 
@@ -229,10 +230,11 @@ def describe_config(args: argparse.Namespace, config: SeqGANConfig) -> str:
 def describe_schedule(cfg: SeqGANConfig) -> str:
     """The schedule that will run, from the configuration itself (whatever set it)."""
     pretraining = f"{cfg.mle_epochs} MLE epochs, {cfg.continuation_epochs} MLE-continuation epochs"
-    if cfg.method == "seqgan":
+    if cfg.is_adversarial:
         method = (
-            f"{cfg.d_pretrain_rounds} D rounds x {cfg.d_pretrain_epochs} epochs, {cfg.adversarial_epochs} adversarial "
-            f"epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, d-steps {cfg.d_steps} x {cfg.k_epochs} epochs)"
+            f"{get_reward(cfg.method).label}: {cfg.d_pretrain_rounds} D rounds x {cfg.d_pretrain_epochs} epochs, "
+            f"{cfg.adversarial_epochs} adversarial epochs (B={cfg.batch_size}, N={cfg.n_rollouts}, "
+            f"d-steps {cfg.d_steps} x {cfg.k_epochs} epochs)"
         )
     elif cfg.method == "pg_bleu":
         method = (
