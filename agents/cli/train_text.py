@@ -25,7 +25,7 @@ against Self-BLEU-4: does SeqGAN lie beyond the MLE generators' temperature fron
 Writes to --out (a new or empty folder, locked while the run goes on) the trainer's files
 (config.json, vocabulary.json, metrics.csv, tensorboard/ with decoded samples, checkpoint.pt,
 nll_test.png (Figure 2 with NLL-test), samples.txt, samples_text.txt, generator.zip, summary.json) and, at the
-end, results.md and results.json (the BLEU table), samples_seqgan.txt and samples_mle.txt, and
+end, results.md and results.json (the BLEU table), samples_<method>.txt and samples_mle.txt, and
 quality_diversity.md. Ctrl-C or SIGTERM stops after the unit under way, with the --resume command to continue
 (exit status 130).
 """
@@ -69,6 +69,7 @@ from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import BLEUScorer, FrontierPoint, frontier_at, self_bleu
+from seqgan_gym.rewards import REWARDS, get_reward
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
 PROG = program("train-text", "train_text.py")
@@ -104,7 +105,8 @@ def score(trainer: SeqGANTrainer, temperatures: Sequence[float] = ()) -> dict[st
     references = corpus.bleu_references()
     log(f"scoring {config.n_eval:,} samples of each generator against the {len(references):,} test sentences")
     scorers = {n: BLEUScorer(references, max_n=n) for n in BLEU_ORDERS}
-    generators = {"SeqGAN": trainer.generator, "MLE": trainer.mle_generator}
+    label = get_reward(config.method).label  # SeqGAN, or the adversarial method that ran
+    generators = {label: trainer.generator, "MLE": trainer.mle_generator}
     stream_of = _sample_stream(config)
     samples = {name: g.sample(config.n_eval, generator=stream_of(g)) for name, g in generators.items()}
     words = {name: corpus.bleu_words(s) for name, s in samples.items()}
@@ -112,7 +114,7 @@ def score(trainer: SeqGANTrainer, temperatures: Sequence[float] = ()) -> dict[st
     real = corpus.real_data()[rows[: config.n_eval]]
     words["real (training sentences)"] = corpus.bleu_words(real)
     table = {name: evaluate(sentences, scorers) for name, sentences in words.items()}
-    for name, file in (("SeqGAN", "samples_seqgan.txt"), ("MLE", "samples_mle.txt")):
+    for name, file in ((label, f"samples_{config.method}.txt"), ("MLE", "samples_mle.txt")):
         atomic_write_text(out / file, "\n".join(corpus.decode(samples[name])) + "\n")
     result: dict[str, Any] = {
         "table": table,
@@ -133,8 +135,8 @@ def score(trainer: SeqGANTrainer, temperatures: Sequence[float] = ()) -> dict[st
         log(f"temperature sweep: τ in {sorted({*temperatures, 1.0})}")
         sweep = temperature_sweep(swept, config, corpus, scorers[4], temperatures)
         result["quality_diversity"] = {name: [p._asdict() for p in points] for name, points in sweep.items()}
-        atomic_write_text(out / "quality_diversity.md", quality_diversity_markdown(sweep))
-        log(quality_diversity_markdown(sweep))
+        atomic_write_text(out / "quality_diversity.md", quality_diversity_markdown(sweep, label))
+        log(quality_diversity_markdown(sweep, label))
     atomic_write_json(out / "results.json", result)
     atomic_write_text(out / "results.md", markdown(result, corpus.name))
     log(markdown(result, corpus.name))
@@ -164,8 +166,8 @@ def temperature_sweep(
     return sweep
 
 
-def quality_diversity_markdown(sweep: dict[str, list[FrontierPoint]]) -> str:
-    """The sweep's table, and where SeqGAN's τ = 1 point lies against each MLE generator's curve."""
+def quality_diversity_markdown(sweep: dict[str, list[FrontierPoint]], label: str = "SeqGAN") -> str:
+    """The sweep's table, and where the ``label`` generator's τ = 1 point lies against each MLE generator's curve."""
     names = list(sweep)
     lines = [
         "| τ | " + " | ".join(f"{n} BLEU-4 | {n} Self-BLEU-4" for n in names) + " |",
@@ -174,8 +176,8 @@ def quality_diversity_markdown(sweep: dict[str, list[FrontierPoint]]) -> str:
     for i, point in enumerate(sweep[names[0]]):
         cells = " | ".join(f"{sweep[n][i].quality:.3f} | {sweep[n][i].coverage:.3f}" for n in names)
         lines.append(f"| {point.temperature:g} | {cells} |")
-    seqgan = next(p for p in sweep["SeqGAN"] if p.temperature == 1.0)
-    lines += ["", f"SeqGAN at τ = 1: BLEU-4 {seqgan.quality:.3f} at Self-BLEU-4 {seqgan.coverage:.3f}.", ""]
+    seqgan = next(p for p in sweep[label] if p.temperature == 1.0)
+    lines += ["", f"{label} at τ = 1: BLEU-4 {seqgan.quality:.3f} at Self-BLEU-4 {seqgan.coverage:.3f}.", ""]
     for name in ("pretrained", "MLE"):
         if name not in sweep:
             continue
@@ -187,7 +189,7 @@ def quality_diversity_markdown(sweep: dict[str, list[FrontierPoint]]) -> str:
         where = "beyond it (higher BLEU-4)" if seqgan.quality > bleu4 else "behind it (lower BLEU-4)"
         lines.append(
             f"- {name}: at that Self-BLEU-4 (τ ≈ {tau:.3f}) its curve has BLEU-4 {bleu4:.3f}; "
-            f"SeqGAN is {abs(seqgan.quality - bleu4):.3f} {where}."
+            f"{label} is {abs(seqgan.quality - bleu4):.3f} {where}."
         )
     return "\n".join(lines) + "\n"
 
@@ -246,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int_at_least(minimum), default=default, help=f"{text} ({default})"
         )
+    parser.add_argument(
+        "--method", choices=list(REWARDS), default="seqgan", help="the adversarial method beside MLE (seqgan)"
+    )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the run, 0 to 2**32 - 1 (0)")
     parser.add_argument(
         "--temperatures",
@@ -285,6 +290,7 @@ def make_config(args: argparse.Namespace) -> SeqGANConfig:
             "n_eval",
             "batch_size",
             "seed",
+            "method",
         )
     }
     try:
