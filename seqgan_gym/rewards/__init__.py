@@ -90,6 +90,7 @@ SEQGAN = Reward("SeqGAN")
 #: The adversarial methods: name -> ``"module:attribute"`` of their :class:`Reward`.
 REWARDS: dict[str, str] = {
     "seqgan": "seqgan_gym.rewards:SEQGAN",
+    "maligan": "seqgan_gym.rewards.maligan:MALIGAN",
 }
 
 
