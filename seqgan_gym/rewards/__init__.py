@@ -91,6 +91,7 @@ SEQGAN = Reward("SeqGAN")
 REWARDS: dict[str, str] = {
     "seqgan": "seqgan_gym.rewards:SEQGAN",
     "maligan": "seqgan_gym.rewards.maligan:MALIGAN",
+    "rankgan": "seqgan_gym.rewards.rankgan:RANKGAN",
 }
 
 
