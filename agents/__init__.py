@@ -7,7 +7,7 @@ metrics files in :mod:`agents.records`. Importing ``agents`` registers ``"Genera
 name of SB3's ``PPO`` and ``A2C`` and sb3-contrib's ``TRPO`` (:func:`agents.policies.register_policy_aliases`).
 """
 
-from agents.loading import load_model
+from agents.load_model import load_model
 from agents.policies import GeneratorPolicy, LSTMGeneratorPolicy, register_policy_aliases
 from agents.pretraining import mle_pretrain, pretrain_discriminator, train_discriminator
 from agents.reinforce import REINFORCE

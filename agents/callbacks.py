@@ -29,8 +29,9 @@ from agents.pretraining import (
 )
 from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int, check_memory, fault_context
 from seqgan_gym._io import atomic_write
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import TokenLSTM
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, TokenLSTM
 from seqgan_gym.rewards import TrainableScorer
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from agents.scheduled_sampling import PAPER_RATE, SamplingSchedule
 from seqgan_gym._bleu import SMOOTHINGS
 from seqgan_gym._checks import check_float, check_int
-from seqgan_gym.models import D_PRECISIONS, check_filters
+from seqgan_gym.discriminator import D_PRECISIONS, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 from seqgan_gym.rewards import REWARDS
 

@@ -23,7 +23,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from torch import nn
 
-from seqgan_gym.models import LSTMGenerator, LSTMState
+from seqgan_gym.generator import LSTMGenerator, LSTMState
 from seqgan_gym.sampling import sample_from_logits
 
 #: What the generator policies read and write: the spaces of the seqgan-gym envs.
@@ -109,7 +109,7 @@ def prefix_hidden(generator: LSTMGenerator, obs: torch.Tensor, pad_token: int) -
     obs = obs.to(device=generator.device, dtype=torch.long)
     written = obs != pad_token
     lengths = written.sum(dim=1).clamp(max=generator.seq_len - 1)
-    hidden = generator._hidden_states(torch.where(written, obs, torch.zeros_like(obs)))  # [:, L]: after L tokens
+    hidden = generator.hidden_states(torch.where(written, obs, torch.zeros_like(obs)))  # [:, L]: after L tokens
     return hidden[torch.arange(obs.shape[0], device=obs.device), lengths]
 
 

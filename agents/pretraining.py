@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from seqgan_gym._checks import check_float, check_int, check_tokens, fault_context
-from seqgan_gym.models import Discriminator, TokenLSTM
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import TokenLSTM
 from seqgan_gym.rewards import TrainableScorer
 
 

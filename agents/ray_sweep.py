@@ -32,6 +32,7 @@ from agents.sweep import INTEGER_FIELDS, METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, 
 from agents.sweep_merge import NOT_TRIAL_FIELDS, copy_folder
 from agents.table1_runs import keep_final_rows, keep_random_row
 from seqgan_gym._io import atomic_write_json
+from seqgan_gym._malloc import keep_freed_memory
 
 
 def seqgan_trial(params: dict[str, Any]) -> None:
@@ -40,6 +41,7 @@ def seqgan_trial(params: dict[str, Any]) -> None:
     Resumes from Tune's checkpoint when there is one (a restored sweep, a retried trial).
     """
     sweep = Sweep.from_dict(params["sweep"])
+    keep_freed_memory()  # a trial's worker is its own process: the entry point that sets the allocator
     torch.set_num_threads(sweep.cpus_per_trial)
     config = sweep.trial_config({k: v for k, v in params.items() if k not in NOT_TRIAL_FIELDS})
     node = _node_id()

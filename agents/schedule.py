@@ -34,7 +34,8 @@ from agents.reinforce import REINFORCE
 from agents.run_folder import claim_run_folder
 from agents.streams import EVAL_STREAM, stream_seed
 from seqgan_gym._checks import check_float, check_int, fault_context
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 
 _Schedule = TypeVar("_Schedule", bound="UnitSchedule")
 #: The types of the trainer's ``out_dir``, ``device`` and ``on_row``.

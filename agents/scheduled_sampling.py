@@ -23,7 +23,7 @@ import torch
 
 from agents.pretraining import supervised_epoch
 from seqgan_gym._checks import check_float, check_int, check_tokens
-from seqgan_gym.models import TokenLSTM
+from seqgan_gym.generator import TokenLSTM
 from seqgan_gym.sampling import sample_from_logits
 
 SCHEDULES: tuple[str, ...] = ("seqgan_paper", "inverse_sigmoid", "exponential", "linear", "constant")

@@ -61,9 +61,9 @@ from agents.scheduled_sampling import scheduled_sampling_epoch
 from agents.streams import D_ACCURACY_STREAM, EVAL_STREAM, INIT_STREAM, stream_seed, unit_seed
 from agents.text_runs import check_vocabulary
 from seqgan_gym._io import FolderInUseError
-from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rewards import TrainableScorer, get_reward
 
@@ -104,9 +104,6 @@ class SeqGANTrainer(UnitSchedule):
         checkpoint_every_s: float = 300.0,
         on_row: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        # Keep freed memory in the process, so that each batch of rollout logits reuses the pages of the
-        # last one (docs/design.md §4). Process-wide, so the trainer sets it (once), not the import.
-        keep_freed_memory()
         super().__init__(config, out_dir, device, checkpoint_every_s, on_row)
 
         # Line 1: the benchmark (oracle or corpus, real set S, D_φ) and G_θ, all from fixed seeds.

@@ -28,7 +28,8 @@ from agents.pretraining import discriminator_optimizer, train_discriminator
 from agents.seqgan import PRESETS, SeqGANTrainer
 from seqgan_gym._io import atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 
 PRECISIONS = ("float32", "bfloat16")

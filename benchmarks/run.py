@@ -40,7 +40,8 @@ from agents.pretraining import discriminator_optimizer, mle_epoch, mle_optimizer
 from seqgan_gym import _matmul as matmul
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym._matmul import mm
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 

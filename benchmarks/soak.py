@@ -34,8 +34,9 @@ from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.pretraining import discriminator_optimizer
 from seqgan_gym._checks import all_finite, non_finite_names
 from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle
-from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 

@@ -4,7 +4,7 @@ The docstrings are written in Sphinx style (``:param x:`` fields, ``:class:`...`
 Sphinx parser reads the fields when each starts a line; this extension
 
 * starts a new line before a field that follows text on the same line (``:param a: ... :param b: ...``),
-* turns cross-reference roles (``:class:`~seqgan_gym.models.TokenLSTM```) into inline code
+* turns cross-reference roles (``:class:`~seqgan_gym.generator.TokenLSTM```) into inline code
   (``TokenLSTM``; the full path without the ``~``).
 
 It changes only the text mkdocstrings renders, never the package.

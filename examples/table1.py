@@ -42,8 +42,8 @@ from agents.seed_table import PAPER_TABLE1
 from agents.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
 from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_png, atomic_write_text, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_test
-from seqgan_gym.models import LSTMGenerator
 
 METHODS = ("seqgan", "pg_bleu", "scheduled_sampling")
 _FINAL_EVAL_STREAM = 7  # the final samples' stream: independent of the training and evaluation streams

@@ -4,7 +4,8 @@ Importing the package registers ``SeqGAN-Oracle-v0`` (the paper's synthetic orac
 and ``SeqGAN-Text-v0`` (COCO captions, Chinese poems or a text file) for ``gymnasium.make`` and
 ``gymnasium.make_vec``. It changes nothing else in the process: a program that wants freed memory
 kept for reuse (faster Monte Carlo rollouts on the CPU) calls
-``seqgan_gym._malloc.keep_freed_memory()`` itself, as the command lines and the trainer do.
+``seqgan_gym._malloc.keep_freed_memory()`` itself, as the command lines and a sweep's trials do
+(a library object never changes the process's allocator).
 """
 
 from gymnasium.envs.registration import register, registry

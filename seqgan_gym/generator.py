@@ -119,7 +119,7 @@ class TokenLSTM(nn.Module):
 
     # ------------------------------------------------------------------ teacher-forced likelihoods
 
-    def _hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced hidden states ``[B, T, hidden_dim]``: row t predicts ``tokens[:, t]``.
 
         :param tokens: ``LongTensor[B, T]``; the inputs are the start token and ``tokens[:, :-1]``.
@@ -138,7 +138,7 @@ class TokenLSTM(nn.Module):
         """
         tokens = check_tokens("tokens", tokens, self.vocab_size, max_len=self.seq_len, device=self.device)
         w_out, b_out = self._tempered_output_layer(check_temperature(temperature))
-        hidden = self._hidden_states(tokens).flatten(0, 1)  # [B * T', hidden_dim]
+        hidden = self.hidden_states(tokens).flatten(0, 1)  # [B * T', hidden_dim]
         # log_softmax(hidden @ w_out + b_out).gather(tokens), without the [B * T', V] logits.
         return OutputLogProb.apply(hidden, w_out, b_out, tokens.flatten()).view_as(tokens)
 
@@ -171,7 +171,7 @@ class TokenLSTM(nn.Module):
         if not weights.is_floating_point():
             raise TypeError(f"weights must be a floating-point tensor, got dtype {weights.dtype}")
         if hidden is None:
-            hidden = self._hidden_states(tokens)
+            hidden = self.hidden_states(tokens)
         elif hidden.shape != (*tokens.shape, self.hidden_dim):
             raise ValueError(
                 f"hidden must have shape {(*tokens.shape, self.hidden_dim)} (tokens' shape, hidden_dim), "
@@ -256,11 +256,13 @@ class TokenLSTM(nn.Module):
         generator: torch.Generator | None = None,
         completions_per_row: int = 1,
         temperature: float = 1.0,
+        *,
+        consume_logits: bool = False,
     ) -> torch.Tensor:
         """Sample ``n_tokens`` more tokens for each row of a prefix already fed to the model.
 
         This is the Monte Carlo rollout: the caller keeps the state of each prefix, so nothing
-        is re-encoded. Neither ``logits`` nor ``state`` is modified.
+        is re-encoded. ``state`` is never modified, nor ``logits`` unless ``consume_logits``.
 
         :param logits: ``[B, V]``, the next-token logits the last :meth:`step` returned.
         :param state: ``(h, c)`` after the prefix, each ``[B, hidden_dim]``.
@@ -271,29 +273,11 @@ class TokenLSTM(nn.Module):
             (``repeat_interleave``), without copying the ``[B, V]`` logits: the first token of
             all of a row's completions is drawn from its one row of logits.
         :param temperature: τ > 0: every token, the first included, is drawn from ``softmax(logits / τ)``.
+        :param consume_logits: use ``logits`` as scratch space (they are overwritten): the Monte Carlo
+            search, which owns the logits of each step, saves a ``[B, V]`` allocation per step
+            (docs/design.md §4).
         :return: ``LongTensor[B * completions_per_row, n_tokens]``; rows ``b * completions_per_row``
             to ``(b + 1) * completions_per_row - 1`` complete row ``b``.
-        """
-        return self._complete(
-            logits, state, n_tokens, generator, completions_per_row, temperature=temperature, consume_logits=False
-        )
-
-    @torch.no_grad()
-    def _complete(
-        self,
-        logits: torch.Tensor,
-        state: LSTMState,
-        n_tokens: int,
-        generator: torch.Generator | None,
-        completions_per_row: int,
-        *,
-        temperature: float = 1.0,
-        consume_logits: bool,
-    ) -> torch.Tensor:
-        """:meth:`complete`; with ``consume_logits``, ``logits`` serves as scratch space and is overwritten.
-
-        The Monte Carlo search, which owns the logits of each step, consumes them and saves a
-        ``[B, V]`` allocation per step (docs/design.md §4).
         """
         n_tokens = check_int("n_tokens", n_tokens, minimum=0)
         repeats = check_int("completions_per_row", completions_per_row, minimum=1)

@@ -155,7 +155,7 @@ def plain_weighted_nll(generator: TokenLSTM, tokens: torch.Tensor, weights: torc
     MLE is ``weights = 1 / (B T)``; the reference code's generator loss is ``weights = Q``. The
     recurrence is torch's LSTM, as in the model: what differs is the output layer and its loss.
     """
-    logits = generator._hidden_states(tokens) @ generator.w_out + generator.b_out
+    logits = generator.hidden_states(tokens) @ generator.w_out + generator.b_out
     nll = F.cross_entropy(logits.flatten(0, 1), tokens.flatten(), reduction="none")
     return (nll * weights.flatten()).sum()
 

@@ -107,7 +107,7 @@ class MonteCarloQEstimator:
         batch = logits.shape[0]
         # Row b * N + k is the k-th completion of prefix b. The step's logits are ours alone, so the
         # completion may overwrite them instead of copying them.
-        suffix = self.rollout_policy._complete(logits, state, self.seq_len - t, generator, n, consume_logits=True)
+        suffix = self.rollout_policy.complete(logits, state, self.seq_len - t, generator, n, consume_logits=True)
         scores = self.discriminator.prob_real_completions(self._prefix[:, :t], suffix)
         return self.reward(scores.view(batch, n))
 

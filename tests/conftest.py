@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 
 TINY_VOCAB = 12

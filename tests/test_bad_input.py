@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from seqgan_gym import MonteCarloRewardWrapper, TokenGenerationEnv, TokenGenerationVectorEnv
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 
 V, T, N_REAL, B = 12, 6, 16, 3

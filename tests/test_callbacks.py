@@ -11,7 +11,7 @@ from stable_baselines3 import PPO
 
 from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync, sample_sequences
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 

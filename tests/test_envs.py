@@ -17,8 +17,8 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from seqgan_gym import TokenGenerationEnv, TokenGenerationVectorEnv
+from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.envs import OracleBenchmark, SequenceGenerationEnv, SequenceGenerationVectorEnv
-from seqgan_gym.models import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 
 V, T, N_REAL = 12, 6, 64

@@ -19,7 +19,8 @@ from agents import REINFORCE
 from agents.pretraining import mle_optimizer, mle_pretrain, pretrain_discriminator
 from agents.seqgan import CHECKPOINT_NAME, CheckpointError, SeqGANTrainer, load_checkpoint
 from seqgan_gym._checks import all_finite
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 NAN = float("nan")

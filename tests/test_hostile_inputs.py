@@ -22,8 +22,9 @@ import seqgan_gym  # noqa: F401  (registers the envs)
 from agents import REINFORCE, GeneratorPolicy
 from agents.callbacks import DiscriminatorTrainingCallback
 from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_tokens
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle, nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import DEFAULT_SEQ_LEN_CAP, TextCorpus, default_seq_len, read_lines

@@ -314,7 +314,7 @@ def test_completions_per_row_equal_completing_repeated_rows(tiny_generator: LSTM
 
 
 def test_complete_leaves_its_inputs_unchanged_and_consuming_draws_the_same(tiny_generator: LSTMGenerator) -> None:
-    """``complete`` has no side effects; the Monte Carlo search's ``_complete(consume_logits=True)``
+    """``complete`` has no side effects; the Monte Carlo search's ``complete(consume_logits=True)``
     overwrites the logits it is given and draws the same tokens."""
     with torch.no_grad():
         logits, state = tiny_generator.step(torch.tensor([0, 3, V - 1]), tiny_generator.initial_state(3))
@@ -324,7 +324,7 @@ def test_complete_leaves_its_inputs_unchanged_and_consuming_draws_the_same(tiny_
         assert torch.equal(logits, kept_logits)
         assert all(torch.equal(s, kept) for s, kept in zip(state, kept_state, strict=True))
         scratch = logits.clone()
-        consumed = tiny_generator._complete(
+        consumed = tiny_generator.complete(
             scratch, state, 5, torch.Generator().manual_seed(7), repeats, consume_logits=True
         )
         assert torch.equal(consumed, public)
@@ -575,27 +575,14 @@ def test_training_gradients_are_the_same_every_time() -> None:
             assert all(torch.equal(a, b) for a, b in zip(first, gradients(loss_fn), strict=True))
 
 
-def test_the_former_models_module_still_exports_every_name() -> None:
-    """``seqgan_gym.models`` was one module; its names now live in generator, discriminator and _kernels."""
-    from seqgan_gym import _kernels, discriminator, generator, models
-    from seqgan_gym._kernels import discriminator as d_kernels
-    from seqgan_gym._kernels import generator as g_kernels
+def test_the_package_exports_the_networks_from_their_own_modules() -> None:
+    """No shim: the networks are imported from ``generator`` and ``discriminator``, and the package re-exports them."""
+    import importlib.util
 
-    assert models.TokenLSTM is generator.TokenLSTM and models.LSTMGenerator is generator.LSTMGenerator
-    assert models.LSTMState is generator.LSTMState
-    assert models.Discriminator is discriminator.Discriminator
-    assert models.SequenceScorer is discriminator.SequenceScorer
-    assert models.check_filters is discriminator.check_filters
-    assert models.D_PRECISIONS == discriminator.D_PRECISIONS == ("auto", "float32", "bfloat16")
-    assert models.PAPER_FILTER_SIZES is discriminator.PAPER_FILTER_SIZES
-    assert models.PAPER_NUM_FILTERS is discriminator.PAPER_NUM_FILTERS
-    assert models.bfloat16_is_faster is d_kernels.bfloat16_is_faster
-    assert models._OutputLogProb is g_kernels.OutputLogProb and models._WeightedNLL is g_kernels.WeightedNLL
-    assert models._chunks is _kernels.chunks
-    for name in ("_EVAL_BATCH", "_HEAD_ROWS", "_WEIGHTED_NLL_ROWS", "_LN_2", "_EXP2_SAFE", "_linear_bfloat16_products"):
-        assert hasattr(models, name), name
     import seqgan_gym
+    from seqgan_gym import discriminator, generator
 
+    assert importlib.util.find_spec("seqgan_gym.models") is None
     assert seqgan_gym.Discriminator is discriminator.Discriminator and seqgan_gym.TokenLSTM is generator.TokenLSTM
 
 

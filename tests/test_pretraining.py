@@ -16,7 +16,8 @@ from agents.pretraining import (
     train_discriminator,
 )
 from seqgan_gym import nll_test
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 
 V, T = 12, 6  # the tiny fixtures of conftest.py

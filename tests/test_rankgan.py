@@ -14,7 +14,7 @@ from helpers import tiny_config
 from agents.cli import train_oracle
 from agents.pretraining import discriminator_optimizer, train_discriminator
 from agents.seqgan import SeqGANTrainer
-from seqgan_gym.models import Discriminator
+from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rewards import TrainableScorer, get_reward
 from seqgan_gym.rewards.rankgan import Ranker, rank_probability, ranker_of, ranking_loss

@@ -47,3 +47,11 @@ def test_readme_text_example_runs(capsys) -> None:
     exec(compile(_python_block("SeqGAN-Text-v0"), str(README), "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("[") and 0.0 <= float(lines[-1]) <= 1.0  # two decoded samples, then BLEU-2
+
+
+def test_readme_is_a_front_door() -> None:
+    """The two commands first, at most 150 lines: the rest lives in docs/."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 150, len(lines)
+    commands = [line.split("#")[0].strip() for line in lines[3:5]]
+    assert lines[2] == "```bash" and commands == ["bash scripts/main.sh", "bash scripts/test.sh"]

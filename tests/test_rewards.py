@@ -11,7 +11,7 @@ from test_wrappers import SMALL_T, SMALL_V, FirstLastDiscriminator, _exact_q
 from agents.config import METHOD_PHASES
 from agents.pretraining import discriminator_optimizer, train_discriminator
 from seqgan_gym import MonteCarloRewardWrapper, TokenGenerationEnv, TokenGenerationVectorEnv
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.rewards import REWARDS, Reward, TrainableScorer, get_reward, mean_reward
 from seqgan_gym.rollout import MonteCarloQEstimator
 

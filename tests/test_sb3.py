@@ -13,7 +13,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecMonitor
 
 from seqgan_gym import MonteCarloRewardWrapper, TokenGenerationVectorEnv
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 

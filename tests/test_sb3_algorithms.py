@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
 from agents.policies import GeneratorFeatures
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.sb3 import make_sb3_vec_env
 

@@ -12,7 +12,7 @@ import torch
 from agents.config import PRESETS
 from agents.pretraining import mle_epoch, mle_optimizer
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch, scheduled_sampling_loss
-from seqgan_gym.models import LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 
 V, T = 12, 6

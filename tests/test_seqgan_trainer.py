@@ -367,14 +367,20 @@ def test_a_checkpoint_from_before_the_text_fields_resumes(tmp_path: Path) -> Non
     assert _numbers(SeqGANTrainer.resume(out).run()) == _numbers(whole)
 
 
-def test_the_trainer_keeps_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The trainer sets the allocator itself (the package import leaves it alone)."""
-    import agents.seqgan
+def test_only_the_command_lines_set_the_allocator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The trainer leaves the process's allocator alone; train-oracle's entry point sets it."""
+    import agents.cli.train_oracle
+    import seqgan_gym._malloc
 
     calls: list[int] = []
-    monkeypatch.setattr(agents.seqgan, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(seqgan_gym._malloc, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(agents.cli.train_oracle, "keep_freed_memory", lambda: calls.append(2) or True)
     SeqGANTrainer(TINY)
-    assert calls == [1]
+    assert calls == []
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(dataclasses.replace(TINY, mle_epochs=1, adversarial_epochs=0).to_dict()))
+    agents.cli.train_oracle.main(["--config", str(config), "--out", str(tmp_path / "run"), "--no-progress"])
+    assert calls == [2]
 
 
 def test_agents_seqgan_exports_the_names_of_its_modules() -> None:

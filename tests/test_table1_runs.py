@@ -47,4 +47,4 @@ def test_a_finished_trial_keeps_rows_that_re_score_to_its_numbers(tmp_path: Path
     assert summary["nll_oracle"] == pytest.approx(nll_oracle(trainer.oracle, read_samples(own / "samples.txt")))
     assert SeqGANConfig.from_dict(summary["config"]) == config and summary["temperature"] == 1.0
     with pytest.raises(ValueError, match="row must be one of"):
-        run_name("maligan", 0)
+        run_name("wgan", 0)

@@ -19,8 +19,9 @@ from agents.pretraining import mle_optimizer
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
 from seqgan_gym import TextCorpus, TextGenerationEnv, TextGenerationVectorEnv, Vocabulary
 from seqgan_gym.bleu_reward import BLEUReward
+from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.envs import SequenceGenerationEnv, TokenGenerationEnv
-from seqgan_gym.models import Discriminator, LSTMGenerator
+from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.sb3 import make_sb3_vec_env
 from seqgan_gym.text import EOS, EOS_ID, data_file, read_lines
 from seqgan_gym.tokenizers import CharTokenizer, WhitespaceTokenizer

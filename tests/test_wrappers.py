@@ -16,7 +16,8 @@ from seqgan_gym import (
     TokenGenerationEnv,
     TokenGenerationVectorEnv,
 )
-from seqgan_gym.models import Discriminator, LSTMGenerator, TokenLSTM
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.oracle import OracleLSTM
 
 V, T = 12, 6  # the tiny fixtures of conftest.py
