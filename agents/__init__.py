@@ -1,10 +1,10 @@
 """Agents for seqgan-gym environments: REINFORCE, the generator policy, pretraining.
 
-The end-to-end trainer of the paper's Algorithm 1 is :mod:`agents.seqgan` (``SeqGANTrainer``), with
-its configuration and presets in :mod:`agents.config`, the run machinery in :mod:`agents.schedule`,
-its random streams in :mod:`agents.streams`, its checkpoints in :mod:`agents.checkpoint` and its
-metrics files in :mod:`agents.records`. Importing ``agents`` registers ``"GeneratorPolicy"`` as a policy
-name of SB3's ``PPO`` and ``A2C`` and sb3-contrib's ``TRPO`` (:func:`agents.policies.register_policy_aliases`).
+The end-to-end trainer of the paper's Algorithm 1 is :mod:`agents.experiment` (``SeqGANTrainer``, its
+configuration, presets, checkpoints and records); many runs at once are :mod:`agents.sweeps`, the
+``seqgan-gym`` command :mod:`agents.cli`, and Algorithm 1 in one function :mod:`agents.algorithm1`.
+Importing ``agents`` registers ``"GeneratorPolicy"`` as a policy name of SB3's ``PPO`` and ``A2C``
+and sb3-contrib's ``TRPO`` (:func:`agents.policies.register_policy_aliases`).
 """
 
 from agents.load_model import load_model

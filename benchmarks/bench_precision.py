@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
+from agents.experiment.seqgan import PRESETS, SeqGANTrainer
 from agents.pretraining import discriminator_optimizer, train_discriminator
-from agents.seqgan import PRESETS, SeqGANTrainer
 from seqgan_gym._io import atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.discriminator import Discriminator

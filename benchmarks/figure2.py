@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.figure2 import BANDS, figure2_title, plot_figure2
-from agents.records import read_metrics
+from agents.experiment.figure2 import BANDS, figure2_title, plot_figure2
+from agents.experiment.records import read_metrics
 
 PROG = "figure2.py"
 

@@ -32,9 +32,9 @@ from typing import Any
 import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
-from agents.config import PRESETS, SeqGANConfig
-from agents.run_benchmark import RunBenchmark, bleu_references
-from agents.seqgan import SeqGANTrainer
+from agents.experiment.config import PRESETS, SeqGANConfig
+from agents.experiment.run_benchmark import RunBenchmark, bleu_references
+from agents.experiment.seqgan import SeqGANTrainer
 from seqgan_gym.metrics import BLEUScorer
 
 ORDERS = (2, 3, 4)

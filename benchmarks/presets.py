@@ -32,7 +32,7 @@ from typing import Any
 
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
-from agents.seqgan import PRESETS, SeqGANConfig
+from agents.experiment.seqgan import PRESETS, SeqGANConfig
 from seqgan_gym._io import atomic_write_png
 
 TAIL = 5  # SeqGAN's last evaluations averaged into the smoothed final value

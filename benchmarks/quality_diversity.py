@@ -30,9 +30,9 @@ from pathlib import Path
 import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
-from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
-from agents.config import MAX_SEED, SeqGANConfig
-from agents.seqgan import SeqGANTrainer
+from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from agents.experiment.config import MAX_SEED, SeqGANConfig
+from agents.experiment.seqgan import SeqGANTrainer
 from seqgan_gym._io import atomic_write_png
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import FrontierPoint, frontier_at, nll_oracle, nll_test

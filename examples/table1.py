@@ -1,6 +1,6 @@
 """The paper's Table 1 on the synthetic oracle: Random, MLE, Scheduled Sampling, PG-BLEU and SeqGAN.
 
-Three runs of the same schedule (``agents.seqgan``), identical up to the end of MLE pretraining:
+Three runs of the same schedule (``agents.experiment.seqgan``), identical up to the end of MLE pretraining:
 SeqGAN (with Figure 2's MLE control beside it), PG-BLEU and Scheduled Sampling, each trained for
 the preset's adversarial epochs after pretraining. Every final generator then draws ``--n-eval``
 samples (10,000, as the paper), the oracle scores each sequence, and the table reports the mean
@@ -37,9 +37,9 @@ from agents.cli.common import (
     output_dir,
     seed,
 )
-from agents.records import RUN_FILES
-from agents.seed_table import PAPER_TABLE1
-from agents.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
+from agents.experiment.records import RUN_FILES
+from agents.experiment.seqgan import PRESETS, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, stream_seed
+from agents.sweeps.seed_table import PAPER_TABLE1
 from seqgan_gym._io import FolderInUseError, atomic_write_json, atomic_write_png, atomic_write_text, folder_lock
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.generator import LSTMGenerator

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from agents.seqgan import SeqGANConfig
+from agents.experiment.seqgan import SeqGANConfig
 
 #: The trainer at toy sizes: 3 MLE epochs, 2 D pretraining rounds, 3 adversarial epochs of 2 d-steps.
 TINY_CONFIG = SeqGANConfig(

@@ -557,7 +557,7 @@ _CONFIG_INTS += ["batch_size", "n_rollouts", "d_steps", "k_epochs", "d_batch_siz
     )
 )
 def test_seqgan_config_arguments(arg: tuple[str, object]) -> None:
-    from agents.seqgan import SeqGANConfig
+    from agents.experiment.seqgan import SeqGANConfig
 
     name, value = arg
     if name == "discriminator_filter_sizes":  # widths must fit in T=20 and come with as many counts
@@ -584,7 +584,7 @@ def test_seqgan_config_arguments(arg: tuple[str, object]) -> None:
     )
 )
 def test_seqgan_trainer_arguments(arg: tuple[str, object]) -> None:
-    from agents.seqgan import SeqGANConfig, SeqGANTrainer
+    from agents.experiment.seqgan import SeqGANConfig, SeqGANTrainer
 
     name, value = arg
     kwargs = {"config": SeqGANConfig(vocab_size=V, seq_len=T, n_real=N_REAL), name: value}

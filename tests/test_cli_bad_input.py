@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agents.cli import train_oracle, train_text
-from agents.seqgan import PRESETS, resolve_device
+from agents.experiment.seqgan import PRESETS, resolve_device
 from seqgan_gym.text import BUILTIN_CORPORA
 
 ROOT = Path(__file__).resolve().parents[1]

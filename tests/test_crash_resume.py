@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from agents.cli import train_oracle
-from agents.seqgan import CHECKPOINT_NAME, SeqGANConfig, SeqGANTrainer, load_checkpoint
+from agents.experiment.seqgan import CHECKPOINT_NAME, SeqGANConfig, SeqGANTrainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_oracle.py"

@@ -16,8 +16,8 @@ from helpers import tiny_config
 from torch import nn
 
 from agents import REINFORCE
+from agents.experiment.seqgan import CHECKPOINT_NAME, CheckpointError, SeqGANTrainer, load_checkpoint
 from agents.pretraining import mle_optimizer, mle_pretrain, pretrain_discriminator
-from agents.seqgan import CHECKPOINT_NAME, CheckpointError, SeqGANTrainer, load_checkpoint
 from seqgan_gym._checks import all_finite
 from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.generator import LSTMGenerator

@@ -1,4 +1,4 @@
-"""Figure 2: the two-panel plot of one run (``agents.figure2``) and of several (``benchmarks/figure2.py``)."""
+"""Figure 2: the plot of one run (``agents.experiment.figure2``) and of several (``benchmarks/figure2.py``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import figure2
 import pytest
 
-from agents import figure2 as figure2_plot
-from agents.figure2 import plot_figure2, plot_nll_oracle
-from agents.records import METRIC_COLUMNS, read_metrics
+from agents.experiment import figure2 as figure2_plot
+from agents.experiment.figure2 import plot_figure2, plot_nll_oracle
+from agents.experiment.records import METRIC_COLUMNS, read_metrics
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PRETRAINING = [11.4, 10.0, 9.6, 9.4, 9.3, 9.25, 9.2, 9.18, 9.16, 9.15, 9.14]  # MLE epochs 0..10

@@ -11,7 +11,7 @@ import torch
 from helpers import tiny_config
 
 from agents.cli import train_oracle, train_text
-from agents.seqgan import SeqGANTrainer
+from agents.experiment.seqgan import SeqGANTrainer
 from seqgan_gym.rewards import get_reward
 from seqgan_gym.rewards.maligan import maligan_reward
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import presets
 import pytest
 
-from agents.seqgan import PRESETS
+from agents.experiment.seqgan import PRESETS
 
 HEADER = "phase,epoch,step,nll_oracle,nll_test,g_loss,d_loss,mean_reward,truth_prob,elapsed_s"
 

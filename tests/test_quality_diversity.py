@@ -9,7 +9,7 @@ import pytest
 import quality_diversity  # benchmarks/quality_diversity.py
 from helpers import tiny_config
 
-from agents.seqgan import SeqGANTrainer
+from agents.experiment.seqgan import SeqGANTrainer
 from seqgan_gym.metrics import FrontierPoint, frontier_at
 
 

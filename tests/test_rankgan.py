@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from helpers import tiny_config
 
 from agents.cli import train_oracle
+from agents.experiment.seqgan import SeqGANTrainer
 from agents.pretraining import discriminator_optimizer, train_discriminator
-from agents.seqgan import SeqGANTrainer
 from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rewards import TrainableScorer, get_reward

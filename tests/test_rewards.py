@@ -8,7 +8,7 @@ import torch
 from helpers import tiny_config
 from test_wrappers import SMALL_T, SMALL_V, FirstLastDiscriminator, _exact_q
 
-from agents.config import METHOD_PHASES
+from agents.experiment.config import METHOD_PHASES
 from agents.pretraining import discriminator_optimizer, train_discriminator
 from seqgan_gym import MonteCarloRewardWrapper, TokenGenerationEnv, TokenGenerationVectorEnv
 from seqgan_gym.generator import LSTMGenerator

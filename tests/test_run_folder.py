@@ -20,10 +20,17 @@ import pytest
 import torch
 from helpers import Exploit, tiny_config, torch_bytes
 
-from agents.checkpoint import DIGEST_KEY, state_digest
 from agents.cli import train_oracle, train_text
-from agents.seqgan import CHECKPOINT_NAME, CheckpointError, RunFolderError, SeqGANConfig, SeqGANTrainer, load_checkpoint
-from agents.text_runs import text_config
+from agents.experiment.checkpoint import DIGEST_KEY, state_digest
+from agents.experiment.seqgan import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    RunFolderError,
+    SeqGANConfig,
+    SeqGANTrainer,
+    load_checkpoint,
+)
+from agents.experiment.text_runs import text_config
 from seqgan_gym._io import FolderInUseError, folder_lock
 from seqgan_gym.oracle import OracleLSTM
 

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from agents.config import PRESETS
+from agents.experiment.config import PRESETS
 from agents.pretraining import mle_epoch, mle_optimizer
 from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch, scheduled_sampling_loss
 from seqgan_gym.generator import LSTMGenerator

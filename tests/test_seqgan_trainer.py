@@ -1,4 +1,4 @@
-"""The full SeqGAN schedule (agents.seqgan) on a tiny benchmark: metrics, outputs, checkpoints, exact resume."""
+"""The full SeqGAN schedule (agents.experiment.seqgan) on a tiny benchmark: metrics, outputs, exact resume."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import torch
 from helpers import TINY_CONFIG, Exploit, torch_bytes
 
 from agents import REINFORCE
-from agents.checkpoint import DIGEST_KEY, state_digest
-from agents.run_benchmark import bleu_references
-from agents.seqgan import (
+from agents.experiment.checkpoint import DIGEST_KEY, state_digest
+from agents.experiment.run_benchmark import bleu_references
+from agents.experiment.seqgan import (
     CHECKPOINT_NAME,
     PRESETS,
     CheckpointError,
@@ -345,7 +345,7 @@ def test_checkpoint_keys_and_format_are_stable(tmp_path: Path) -> None:
     """Checkpoints written by any version of format 1 hold exactly these keys: resume depends on it."""
     SeqGANTrainer(TINY, tmp_path).run(max_units=4)  # past the end of pretraining: the control exists
     state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
-    # The format, frozen here in the test (not read from agents.checkpoint, which it guards).
+    # The format, frozen here in the test (not read from agents.experiment.checkpoint, which it guards).
     frozen = "format_version kind config oracle_sha256 units_done elapsed_s rows generator generator_optimizer"
     frozen += " mle_optimizer rollout_policy discriminator discriminator_optimizer mle_generator"
     frozen += " mle_generator_optimizer num_timesteps n_updates"
@@ -384,26 +384,26 @@ def test_only_the_command_lines_set_the_allocator(monkeypatch: pytest.MonkeyPatc
 
 
 def test_agents_seqgan_exports_the_names_of_its_modules() -> None:
-    """Callers import the config, the presets, the checkpoint helpers and the streams from agents.seqgan."""
-    import agents.checkpoint
-    import agents.config
-    import agents.records
-    import agents.schedule
-    import agents.seqgan
-    import agents.streams
+    """Callers import the config, the presets, the checkpoint helpers and the streams from agents.experiment.seqgan."""
+    import agents.experiment.checkpoint
+    import agents.experiment.config
+    import agents.experiment.records
+    import agents.experiment.schedule
+    import agents.experiment.seqgan
+    import agents.experiment.streams
 
     homes = {
-        agents.config: ["PHASES", "METHOD_PHASES", "SeqGANConfig", "PRESETS"],
-        agents.checkpoint: ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint"],
-        agents.streams: ["stream_seed", "unit_seed"],
-        agents.schedule: ["resolve_device"],
-        agents.records: ["plot_nll_oracle"],
+        agents.experiment.config: ["PHASES", "METHOD_PHASES", "SeqGANConfig", "PRESETS"],
+        agents.experiment.checkpoint: ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint"],
+        agents.experiment.streams: ["stream_seed", "unit_seed"],
+        agents.experiment.schedule: ["resolve_device"],
+        agents.experiment.records: ["plot_nll_oracle"],
     }
     for module, names in homes.items():
         for name in names:
-            assert getattr(agents.seqgan, name) is getattr(module, name), name
-            assert name in agents.seqgan.__all__, name
-    assert SeqGANTrainer.METRIC_COLUMNS == agents.records.METRIC_COLUMNS
+            assert getattr(agents.experiment.seqgan, name) is getattr(module, name), name
+            assert name in agents.experiment.seqgan.__all__, name
+    assert SeqGANTrainer.METRIC_COLUMNS == agents.experiment.records.METRIC_COLUMNS
 
 
 def test_units_to_next_evaluation_stops_right_after_each_evaluation() -> None:

@@ -25,11 +25,11 @@ import ray
 from helpers import TINY_CONFIG
 
 from agents.cli import sweep as sweep_cli
-from agents.ray_sweep import start_ray
-from agents.run_benchmark import RunBenchmark
-from agents.seed_table import confidence_interval, method_values, seed_table, welch_p_value
-from agents.sweep import Sweep
-from agents.table1_runs import read_samples
+from agents.experiment.run_benchmark import RunBenchmark
+from agents.sweeps.ray_sweep import start_ray
+from agents.sweeps.seed_table import confidence_interval, method_values, seed_table, welch_p_value
+from agents.sweeps.sweep import Sweep
+from agents.sweeps.table1_runs import read_samples
 from seqgan_gym.metrics import nll_oracle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -337,12 +337,12 @@ def test_an_unreachable_address_is_one_line_and_fast(tmp_path: Path, capsys: pyt
 def test_a_failed_trial_is_one_line_with_the_resume_command(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agents.ray_sweep
+    import agents.sweeps.ray_sweep
 
     def failing(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a trial failed: FloatingPointError: non-finite reward\n  (traceback lines)")
 
-    monkeypatch.setattr(agents.ray_sweep, "run_sweep", failing)
+    monkeypatch.setattr(agents.sweeps.ray_sweep, "run_sweep", failing)
     with pytest.raises(SystemExit) as exit_info:
         sweep_cli.main(_argv(tmp_path, tmp_path / "sweep"))
     assert exit_info.value.code == 1

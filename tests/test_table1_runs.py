@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import tiny_config
 
-from agents.config import SeqGANConfig
-from agents.seqgan import SeqGANTrainer
-from agents.table1_runs import keep_final_rows, keep_random_row, matching_temperature, read_samples, run_name
+from agents.experiment.config import SeqGANConfig
+from agents.experiment.seqgan import SeqGANTrainer
+from agents.sweeps.table1_runs import keep_final_rows, keep_random_row, matching_temperature, read_samples, run_name
 from seqgan_gym.metrics import nll_oracle, nll_test
 
 

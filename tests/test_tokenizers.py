@@ -269,9 +269,9 @@ def test_a_tokenizer_of_ones_own_and_lines_it_turns_into_nothing(tmp_path: Path)
 
 def test_a_run_with_a_huggingface_tokenizer_generates_words(bpe: tokenizers.Tokenizer, tmp_path: Path) -> None:
     """Train on BPE pieces, then generate from the run's folder alone: text, not pieces like 'Ġman'."""
-    from agents.generate import generate
-    from agents.seqgan import SeqGANTrainer
-    from agents.text_runs import text_config
+    from agents.experiment.generate import generate
+    from agents.experiment.seqgan import SeqGANTrainer
+    from agents.experiment.text_runs import text_config
 
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
     train.write_text("\n".join(TRAIN * 4) + "\n", encoding="utf-8")

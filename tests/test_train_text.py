@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from agents.cli import train_oracle, train_text
-from agents.generate import generate, load_run_generator
-from agents.seqgan import SeqGANTrainer
-from agents.text_runs import VOCABULARY_NAME, read_vocabulary, text_config
+from agents.experiment.generate import generate, load_run_generator
+from agents.experiment.seqgan import SeqGANTrainer
+from agents.experiment.text_runs import VOCABULARY_NAME, read_vocabulary, text_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["a", "man", "dog", "rides", "sits", "on", "the", "horse", "bench", "beach", "."]

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents import REINFORCE
-from agents.seqgan import CHECKPOINT_NAME, CheckpointError, SeqGANTrainer, load_checkpoint
+from agents.experiment.seqgan import CHECKPOINT_NAME, CheckpointError, SeqGANTrainer, load_checkpoint
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.checkpoint import CHECKPOINT_NAME
-from agents.config import MAX_SEED, PRESETS, SeqGANConfig
+from agents.experiment.checkpoint import CHECKPOINT_NAME
+from agents.experiment.config import MAX_SEED, PRESETS, SeqGANConfig
 from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
 from seqgan_gym.sampling import check_temperature
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus

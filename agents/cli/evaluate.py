@@ -24,7 +24,6 @@ from typing import Any
 
 import torch
 
-from agents.checkpoint import CheckpointError
 from agents.cli.common import (
     OneLineParser,
     bad_input,
@@ -35,9 +34,10 @@ from agents.cli.common import (
     seed,
     temperature,
 )
-from agents.generate import GENERATORS, load_run_generator
-from agents.run_benchmark import RunBenchmark
-from agents.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
+from agents.experiment.checkpoint import CheckpointError
+from agents.experiment.generate import GENERATORS, load_run_generator
+from agents.experiment.run_benchmark import RunBenchmark
+from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
 from seqgan_gym._io import atomic_write_json
 from seqgan_gym.metrics import BLEUScorer, nll_oracle, nll_test, self_bleu
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM

@@ -14,9 +14,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agents.checkpoint import CheckpointError
 from agents.cli.common import OneLineParser, bad_input, int_at_least, program, seed, temperature
-from agents.generate import GENERATORS, generate
+from agents.experiment.checkpoint import CheckpointError
+from agents.experiment.generate import GENERATORS, generate
 
 PROG = program("generate", "generate.py")
 

@@ -21,7 +21,7 @@ the ray extra: pip install -e .[ray]. --merge needs no Ray: it writes one table 
 of several sweeps of the same configuration (parts of one run on different days or machines, or a
 sweep stopped midway), read from their trials.json or Tune's results; a merged table grows in place
 when it is the first folder and --out (--merge TABLE PART --out TABLE). Table 1's row folders that the
-trials kept (<row>_seed<k>/ with samples.txt and summary.json, agents/table1_runs.py) come along.
+trials kept (<row>_seed<k>/ with samples.txt and summary.json, agents/sweeps/table1_runs.py) come along.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from agents.cli.common import (
     output_dir,
     seed,
 )
-from agents.config import METHOD_PHASES, PRESETS, SeqGANConfig
-from agents.sweep import SCHEDULERS, SEARCHES, SWEEP_FILE, TRIALS_DIR, Sweep, base_config
+from agents.experiment.config import METHOD_PHASES, PRESETS, SeqGANConfig
+from agents.sweeps.sweep import SCHEDULERS, SEARCHES, SWEEP_FILE, TRIALS_DIR, Sweep, base_config
 from seqgan_gym._io import atomic_write_json
 
 PROG = "seqgan-gym sweep"
@@ -219,11 +219,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.merge is not None:
         return merge(args.merge, args.out)
     try:
-        from agents.ray_sweep import SweepStopped, run_sweep
+        from agents.sweeps.ray_sweep import SweepStopped, run_sweep
     except ImportError:
         sys.stderr.write(f"{PROG}: error: the sweep needs Ray Tune: pip install -e .[ray]\n")
         raise SystemExit(2) from None
-    from agents.seed_table import markdown, ranking, write_tables
+    from agents.sweeps.seed_table import markdown, ranking, write_tables
 
     sweep = args.sweep or Sweep.from_dict(json.loads((args.out / SWEEP_FILE).read_text()))
     grid = list(sweep.grid or sweep.search)
@@ -254,8 +254,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     """Write the table of the finished trials of ``folders`` to ``out`` (with its ``sweep.json``), and print it."""
-    from agents.seed_table import markdown, write_tables
-    from agents.sweep_merge import copy_folder, merge_sweeps
+    from agents.sweeps.seed_table import markdown, write_tables
+    from agents.sweeps.sweep_merge import copy_folder, merge_sweeps
 
     try:
         sweep, results, counts, runs = merge_sweeps(folders)

@@ -54,7 +54,7 @@ from agents.cli.common import (
     seed,
     stop_after_this_unit,
 )
-from agents.seqgan import (
+from agents.experiment.seqgan import (
     CHECKPOINT_NAME,
     PRESETS,
     CheckpointError,

@@ -61,9 +61,9 @@ from agents.cli.common import (
     stop_after_this_unit,
     temperature,
 )
-from agents.seqgan import CheckpointError, SeqGANConfig, SeqGANTrainer
-from agents.streams import EVAL_STREAM, stream_seed
-from agents.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS, TEXT_DEFAULTS, text_config
+from agents.experiment.seqgan import CheckpointError, SeqGANConfig, SeqGANTrainer
+from agents.experiment.streams import EVAL_STREAM, stream_seed
+from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS, TEXT_DEFAULTS, text_config
 from seqgan_gym._checks import MAX_SEQ_LEN
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory

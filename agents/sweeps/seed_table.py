@@ -5,11 +5,11 @@ each seed is one run, and the statistics are across runs: the mean of the seeds'
 95% confidence interval from Student's t (``mean ± t(0.975, n-1) · sd / √n``), and the two-sided
 p-value of Welch's t-test (unequal variances) between SeqGAN's seeds and each other method's. The
 rows of one SeqGAN trial give four methods: SeqGAN, its MLE control (Figure 2's continued MLE), that
-control at the temperature whose NLL-test matches SeqGAN's ("MLE, τ tuned", :mod:`agents.table1_runs`)
+control at the temperature whose NLL-test matches SeqGAN's ("MLE, τ tuned", :mod:`agents.sweeps.table1_runs`)
 and Random (the untrained G_θ, the same for every method of a seed). NLL-test (coverage) is tabulated
 beside NLL-oracle (quality) where the trials report it.
 
-:func:`method_values` reads a sweep's trial results (:func:`agents.ray_sweep.run_sweep`);
+:func:`method_values` reads a sweep's trial results (:func:`agents.sweeps.ray_sweep.run_sweep`);
 :func:`seed_table` computes the statistics; :func:`write_tables` writes ``results.md``,
 ``trials.csv`` and ``table.json``.
 """
@@ -23,8 +23,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from agents.sweep import TRIAL_FIELDS
-from agents.sweep_merge import TRIALS_FILE, compact_result
+from agents.sweeps.sweep import TRIAL_FIELDS
+from agents.sweeps.sweep_merge import TRIALS_FILE, compact_result
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym.rewards import REWARDS, get_reward
 

@@ -22,13 +22,13 @@ place of D and no discriminator) and ``"scheduled_sampling"`` (units ``("schedul
 epochs of Scheduled Sampling continuing MLE). Every method builds its models in the same order
 from the same seeds, so runs that differ only in ``method`` share the pretrained G_θ bit for bit.
 
-A run is a fixed list of units (:mod:`agents.config`); ``_run_unit`` below does the work of one,
-and :class:`~agents.schedule.UnitSchedule` runs them in order. Every unit starts by seeding every
-random stream from ``(seed, unit index)`` (:mod:`agents.streams`), so the state between two units
-is all a checkpoint needs (:mod:`agents.checkpoint`): a run resumed from any checkpoint produces
+A run is a fixed list of units (:mod:`agents.experiment.config`); ``_run_unit`` below does the work of one,
+and :class:`~agents.experiment.schedule.UnitSchedule` runs them in order. Every unit starts by seeding every
+random stream from ``(seed, unit index)`` (:mod:`agents.experiment.streams`), so the state between two units
+is all a checkpoint needs (:mod:`agents.experiment.checkpoint`): a run resumed from any checkpoint produces
 the same numbers and samples as an uninterrupted one, bit for bit on the CPU. The metrics rows and
-the files they go to are :mod:`agents.records`. A config with a ``corpus`` runs the same units on
-real text (:mod:`agents.run_benchmark` holds what differs, :mod:`agents.text_runs` the rest).
+the files they go to are :mod:`agents.experiment.records`. A config with a ``corpus`` runs the same units on
+real text (:mod:`agents.experiment.run_benchmark` holds what differs, :mod:`agents.experiment.text_runs` the rest).
 """
 
 from __future__ import annotations
@@ -42,9 +42,14 @@ import torch
 from stable_baselines3.common.logger import Logger
 
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
-from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, file_sha256, load_checkpoint
-from agents.config import METHOD_PHASES, PHASES, PRESETS, SeqGANConfig
-from agents.figure2 import plot_nll_oracle
+from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, file_sha256, load_checkpoint
+from agents.experiment.config import METHOD_PHASES, PHASES, PRESETS, SeqGANConfig
+from agents.experiment.figure2 import plot_nll_oracle
+from agents.experiment.run_benchmark import RunBenchmark
+from agents.experiment.run_folder import RunFolderError
+from agents.experiment.schedule import UnitSchedule, resolve_device
+from agents.experiment.streams import D_ACCURACY_STREAM, EVAL_STREAM, INIT_STREAM, stream_seed, unit_seed
+from agents.experiment.text_runs import check_vocabulary
 from agents.pretraining import (
     discriminator_accuracy,
     discriminator_optimizer,
@@ -54,12 +59,7 @@ from agents.pretraining import (
     train_discriminator,
 )
 from agents.reinforce import REINFORCE
-from agents.run_benchmark import RunBenchmark
-from agents.run_folder import RunFolderError
-from agents.schedule import UnitSchedule, resolve_device
 from agents.scheduled_sampling import scheduled_sampling_epoch
-from agents.streams import D_ACCURACY_STREAM, EVAL_STREAM, INIT_STREAM, stream_seed, unit_seed
-from agents.text_runs import check_vocabulary
 from seqgan_gym._io import FolderInUseError
 from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.generator import LSTMGenerator
@@ -84,8 +84,8 @@ class SeqGANTrainer(UnitSchedule):
         A row's ``elapsed_s`` is the run's training time at the end of its unit, evaluation included.
 
     :meth:`run`, :meth:`resume`, :meth:`save_checkpoint`, :meth:`summary` and :meth:`curve` come
-    from :class:`~agents.schedule.UnitSchedule`. Writes to ``out_dir`` the files of
-    :mod:`agents.records` and ``checkpoint.pt`` (:mod:`agents.checkpoint`).
+    from :class:`~agents.experiment.schedule.UnitSchedule`. Writes to ``out_dir`` the files of
+    :mod:`agents.experiment.records` and ``checkpoint.pt`` (:mod:`agents.experiment.checkpoint`).
 
     Faults: a non-finite reward, loss, gradient or metric stops :meth:`run` with a
     ``FloatingPointError`` that names the unit, the step and the quantity, before the parameters

@@ -1,12 +1,12 @@
 """The sweep on Ray Tune: one trial per trainer run, reported, checkpointed and restored through Tune.
 
-:func:`run_sweep` runs a :class:`~agents.sweep.Sweep` on a Ray started inside this process (no
+:func:`run_sweep` runs a :class:`~agents.sweeps.sweep.Sweep` on a Ray started inside this process (no
 ``address``: ``os.cpu_count()`` CPUs, ``cpus_per_trial`` each, so as many trials at once as the
 cores allow) or on a running cluster (``"auto"``, ``"HOST:PORT"`` or ``"ray://HOST:PORT"``).
-:func:`seqgan_trial` is the trainable: a :class:`~agents.seqgan.SeqGANTrainer` run that reports after
+:func:`seqgan_trial` is the trainable: a :class:`~agents.experiment.seqgan.SeqGANTrainer` run that reports after
 every evaluation with its run folder as Tune's checkpoint (the trainer's bit-exact ``checkpoint.pt``
 inside), and resumes from Tune's checkpoint when a restored sweep or a retried trial hands it one.
-A finished trial copies its Table 1 rows (:mod:`agents.table1_runs`: ``samples.txt`` and
+A finished trial copies its Table 1 rows (:mod:`agents.sweeps.table1_runs`: ``samples.txt`` and
 ``summary.json`` per row) into the sweep's folder, as ``<row>_seed<k>/``.
 Needs the ``ray`` extra (``pip install -e .[ray]``).
 """
@@ -27,10 +27,10 @@ import ray
 import torch
 from ray import tune
 
-from agents.seqgan import SeqGANTrainer
-from agents.sweep import INTEGER_FIELDS, METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
-from agents.sweep_merge import NOT_TRIAL_FIELDS, copy_folder
-from agents.table1_runs import keep_final_rows, keep_random_row
+from agents.experiment.seqgan import SeqGANTrainer
+from agents.sweeps.sweep import INTEGER_FIELDS, METRIC, SWEEP_FILE, TRIALS_DIR, Sweep, trial_metrics
+from agents.sweeps.sweep_merge import NOT_TRIAL_FIELDS, copy_folder
+from agents.sweeps.table1_runs import keep_final_rows, keep_random_row
 from seqgan_gym._io import atomic_write_json
 from seqgan_gym._malloc import keep_freed_memory
 

@@ -1,13 +1,14 @@
 """SeqGAN on real text with the same trainer: a text run's configuration, its corpus and its vocabulary file.
 
-A text run is a :class:`~agents.seqgan.SeqGANTrainer` run whose :class:`~agents.config.SeqGANConfig`
-names a ``corpus`` in place of the oracle: the env is ``SeqGAN-Text-v0``, the real set is the
-corpus' training sentences, and, with no oracle to score samples, each evaluation records NLL-test
-on test sentences. Everything else (the units, the checkpoints, the bit-exact resume) is the
-oracle run's. BLEU is scored once the run is done (``examples/train_text.py``).
+A text run is a :class:`~agents.experiment.seqgan.SeqGANTrainer` run whose
+:class:`~agents.experiment.config.SeqGANConfig` names a ``corpus`` in place of the oracle: the env
+is ``SeqGAN-Text-v0``, the real set is the corpus' training sentences, and, with no oracle to score
+samples, each evaluation records NLL-test on test sentences. Everything else (the units, the
+checkpoints, the bit-exact resume) is the oracle run's.
+BLEU is scored once the run is done (``examples/train_text.py``).
 
 The run's folder keeps ``vocabulary.json`` (the tokens and the tokenizer, as JSON), so that its
-generator can be decoded without the corpus (:mod:`agents.generate`), and a resumed run is
+generator can be decoded without the corpus (:mod:`agents.experiment.generate`), and a resumed run is
 refused if the corpus now gives another vocabulary or other training sentences.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import torch
 
-from agents.config import SeqGANConfig
+from agents.experiment.config import SeqGANConfig
 from seqgan_gym._io import atomic_write_json
 from seqgan_gym.text import TextCorpus, Vocabulary
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from agents.config import SeqGANConfig
-from agents.streams import EVAL_STREAM, stream_seed
+from agents.experiment.config import SeqGANConfig
+from agents.experiment.streams import EVAL_STREAM, stream_seed
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import nll_oracle, nll_test
@@ -35,7 +35,7 @@ from seqgan_gym.oracle import OracleLSTM
 from seqgan_gym.rewards import REWARDS
 
 if TYPE_CHECKING:
-    from agents.seqgan import SeqGANTrainer
+    from agents.experiment.seqgan import SeqGANTrainer
 
 #: The rows a trial can keep, in Table 1's order (SeqGAN's successors of ``REWARDS`` before SeqGAN).
 ROWS: tuple[str, ...] = (

@@ -1,6 +1,6 @@
 """The benchmark a run trains on, the oracle or a text corpus, and the env the trainer builds on it.
 
-:class:`~agents.seqgan.SeqGANTrainer` builds the same models for both; what differs is here: where the
+:class:`~agents.experiment.seqgan.SeqGANTrainer` builds the same models for both; what differs is here: where the
 real set S comes from (oracle samples, or the corpus' training sentences), which env serves it
 (``SeqGAN-Oracle-v0`` or ``SeqGAN-Text-v0``), and NLL-test's held-out real sequences (fresh oracle
 samples, or the corpus' test sentences).
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from agents.config import SeqGANConfig
-from agents.streams import BLEU_REFERENCE_STREAM, HELD_OUT_SEED, stream_seed
-from agents.text_runs import held_out_sentences, load_corpus
+from agents.experiment.config import SeqGANConfig
+from agents.experiment.streams import BLEU_REFERENCE_STREAM, HELD_OUT_SEED, stream_seed
+from agents.experiment.text_runs import held_out_sentences, load_corpus
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.discriminator import Discriminator, SequenceScorer
 from seqgan_gym.envs.oracle_benchmark import sample_real_data

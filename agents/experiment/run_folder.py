@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.checkpoint import CHECKPOINT_NAME
+from agents.experiment.checkpoint import CHECKPOINT_NAME
 from seqgan_gym._io import LOCK_NAME, folder_lock
 
 if TYPE_CHECKING:
-    from agents.schedule import UnitSchedule
+    from agents.experiment.schedule import UnitSchedule
 
 
 class RunFolderError(ValueError):

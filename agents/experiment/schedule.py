@@ -1,17 +1,17 @@
 """A run as a fixed list of units, run in order, timed, recorded and checkpointed between units.
 
-:class:`UnitSchedule` is the machinery under :class:`~agents.seqgan.SeqGANTrainer`, as SB3's
+:class:`UnitSchedule` is the machinery under :class:`~agents.experiment.seqgan.SeqGANTrainer`, as SB3's
 ``BaseAlgorithm`` is under ``PPO``: the trainer builds the models and says what each unit does
 (``_run_unit``) and how a generator is scored (``evaluate``); this class runs the units
 (:meth:`UnitSchedule.run`), times them, turns their metrics into rows and files
-(:mod:`agents.records`) and checkpoints between them (:mod:`agents.checkpoint`).
+(:mod:`agents.experiment.records`) and checkpoints between them (:mod:`agents.experiment.checkpoint`).
 
 A unit that raises leaves the trainer part-way through it: the trainer then refuses to checkpoint
 or to run on, and the checkpoint on disk stays the last good one to resume from.
 
 While it writes (:meth:`UnitSchedule.run`, :meth:`UnitSchedule.save_checkpoint`) a trainer holds its
 ``out_dir``'s lock, so two processes never write one run; a new run starts only in a new or empty
-folder, and only :meth:`UnitSchedule.resume` continues one (:func:`~agents.run_folder.claim_run_folder`).
+folder, and only :meth:`UnitSchedule.resume` continues one (:func:`~agents.experiment.run_folder.claim_run_folder`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,18 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
-from agents.checkpoint import CHECKPOINT_NAME, load_trainer_state, resume_trainer, trainer_state, write_checkpoint
-from agents.config import SeqGANConfig
-from agents.records import METRIC_COLUMNS, RunRecords, advance, progress_bar
+from agents.experiment.checkpoint import (
+    CHECKPOINT_NAME,
+    load_trainer_state,
+    resume_trainer,
+    trainer_state,
+    write_checkpoint,
+)
+from agents.experiment.config import SeqGANConfig
+from agents.experiment.records import METRIC_COLUMNS, RunRecords, advance, progress_bar
+from agents.experiment.run_folder import claim_run_folder
+from agents.experiment.streams import EVAL_STREAM, stream_seed
 from agents.reinforce import REINFORCE
-from agents.run_folder import claim_run_folder
-from agents.streams import EVAL_STREAM, stream_seed
 from seqgan_gym._checks import check_float, check_int, fault_context
 from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.generator import LSTMGenerator
@@ -58,9 +64,9 @@ def resolve_device(device: Device) -> torch.device:
 
 
 class UnitSchedule:
-    """Runs the units of a :class:`~agents.config.SeqGANConfig` in order; a subclass does their work.
+    """Runs the units of a :class:`~agents.experiment.config.SeqGANConfig` in order; a subclass does their work.
 
-    The arguments are :class:`~agents.seqgan.SeqGANTrainer`'s. A subclass builds the models below
+    The arguments are :class:`~agents.experiment.seqgan.SeqGANTrainer`'s. A subclass builds the models below
     (the checkpoint holds them) and defines ``_run_unit``, ``evaluate`` and ``_end_of_pretraining``.
     """
 
@@ -181,7 +187,7 @@ class UnitSchedule:
             self.records.flush()
         return self.rows
 
-    # ---- metrics rows (agents/records.py) ----
+    # ---- metrics rows (agents/experiment/records.py) ----
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -242,7 +248,7 @@ class UnitSchedule:
         samples = self.generator.sample(self.config.n_eval, generator=stream).cpu()
         self.records.write_results(samples, self.model, self.summary())
 
-    # ---- checkpoints (agents/checkpoint.py) ----
+    # ---- checkpoints (agents/experiment/checkpoint.py) ----
 
     def state_dict(self) -> dict[str, Any]:
         """Everything between two units, as tensors and plain Python values (``weights_only``-loadable)."""

@@ -2,11 +2,11 @@
 
 A sweep too long for one sitting can be split (``--seeds 0 1``, then ``--seeds 2 3 4``, or whatever a
 stopped sweep left undone) and its parts merged: :func:`read_trials` reads a sweep folder's trials,
-either from ``trials.json`` (the compact record :func:`agents.seed_table.write_tables` writes, which is
+either from ``trials.json`` (the compact record :func:`agents.sweeps.seed_table.write_tables` writes, which is
 all a results folder needs to keep) or, for a sweep stopped midway, from Tune's own per-trial
 ``result.json`` files (plain JSON lines: the last line is the trial's latest report).
 :func:`merge_sweeps` checks that the parts ran the same configuration and that no trial ran twice,
-and returns the finished trials of all of them, ready for :func:`~agents.seed_table.write_tables`.
+and returns the finished trials of all of them, ready for :func:`~agents.sweeps.seed_table.write_tables`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agents.sweep import SWEEP_FILE, TRIAL_FIELDS, TRIALS_DIR, Sweep
+from agents.sweeps.sweep import SWEEP_FILE, TRIAL_FIELDS, TRIALS_DIR, Sweep
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.config import METHOD_PHASES
+from agents.experiment.config import METHOD_PHASES
 from seqgan_gym._io import atomic_write_png
 
 #: Figure 2's curves after pretraining, by phase: (label, short name for the x axis, colour).

@@ -1,8 +1,8 @@
-"""Many trainer runs at once: seeds × methods × any :class:`~agents.config.SeqGANConfig` field, as Ray Tune trials.
+"""Many trainer runs at once: seeds × methods × any ``SeqGANConfig`` field, as Ray Tune trials.
 
 A :class:`Sweep` is a grid over a base configuration (a preset with changes): every combination of
 ``seeds``, ``methods`` and the values of ``grid`` is one trial, and every trial is one
-:class:`~agents.seqgan.SeqGANTrainer` run (:func:`seqgan_trial`). With ``search="optuna"``,
+:class:`~agents.experiment.seqgan.SeqGANTrainer` run (:func:`seqgan_trial`). With ``search="optuna"``,
 Optuna picks ``num_samples`` points of the ``search`` ranges instead of a grid; ``scheduler="asha"``
 stops the worst trials early (ASHA). :func:`run_sweep` runs it on a Ray started inside this
 process (no ``address``: as many trials at once as the cores allow, ``cpus_per_trial`` torch
@@ -13,7 +13,7 @@ evaluation), those of the MLE control (``nll_oracle_mle``), the unit it reached 
 on, with the run folder as the checkpoint (the trainer's own bit-exact checkpoint inside). A sweep
 stopped midway continues with :func:`run_sweep` ``(resume=True)`` (Tune's restore): every trial
 starts again from its last reported checkpoint, and ends with the numbers of an uninterrupted sweep.
-The table of a finished sweep is :mod:`agents.seed_table`.
+The table of a finished sweep is :mod:`agents.sweeps.seed_table`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import dataclasses
 import itertools
 from typing import Any
 
-from agents.config import METHOD_PHASES, PRESETS, SeqGANConfig
+from agents.experiment.config import METHOD_PHASES, PRESETS, SeqGANConfig
 
 #: Fields a sweep sets per trial itself: not for ``changes``, ``grid`` or ``search``.
 TRIAL_FIELDS = ("seed", "method")

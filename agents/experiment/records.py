@@ -6,14 +6,14 @@ the losses and, at each evaluation, the first :data:`TEXT_SAMPLES` samples as te
 ``samples/<phase>``); ``nll_oracle.png``, Figure 2 (:func:`plot_nll_oracle`; ``nll_test.png`` for a
 text run); and, once the schedule is done, ``samples.txt`` (the final samples, one sequence of token
 ids per line), ``generator.zip`` (``REINFORCE.load``) and ``summary.json`` (:meth:`RunRecords.summary`).
-A text run also keeps ``vocabulary.json`` (:mod:`agents.text_runs`) and ``samples_text.txt`` (the
+A text run also keeps ``vocabulary.json`` (:mod:`agents.experiment.text_runs`) and ``samples_text.txt`` (the
 final samples decoded); its TensorBoard samples are decoded text, and its curves are NLL-test (there
 is no oracle).
 
 TensorBoard's event files are rewritten from the rows whenever a process starts writing them, so a
 resumed run shows each epoch once (the units a crash cut short run again, and their points with them).
 
-Figure 2 is drawn by :func:`~agents.figure2.plot_figure2` from the rows of one run or of several
+Figure 2 is drawn by :func:`~agents.experiment.figure2.plot_figure2` from the rows of one run or of several
 (``benchmarks/figure2.py`` reads them back from ``metrics.csv`` with :func:`read_metrics`).
 """
 
@@ -27,10 +27,10 @@ from typing import Any
 
 import torch
 
-from agents.config import PHASES, SeqGANConfig
-from agents.figure2 import figure2_title, plot_nll_oracle
+from agents.experiment.config import PHASES, SeqGANConfig
+from agents.experiment.figure2 import figure2_title, plot_nll_oracle
+from agents.experiment.text_runs import write_vocabulary
 from agents.reinforce import REINFORCE
-from agents.text_runs import write_vocabulary
 from seqgan_gym._checks import non_finite_names
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym.text import TextCorpus

@@ -1,6 +1,6 @@
 """Samples from a trained run: its folder's generator, decoded with its vocabulary if it is a text run.
 
-A run's folder (:class:`~agents.seqgan.SeqGANTrainer`, ``examples/train_oracle.py``,
+A run's folder (:class:`~agents.experiment.seqgan.SeqGANTrainer`, ``examples/train_oracle.py``,
 ``examples/train_text.py``) holds all it takes: ``checkpoint.pt`` (read with ``weights_only=True``,
 its digest and shapes checked) for G_θ and the MLE-only control, and, for a text run,
 ``vocabulary.json`` (tokens and tokenizer, plain JSON) to decode them. This works at any point of a
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from agents.checkpoint import CHECKPOINT_NAME, CheckpointError, check_state, load_checkpoint
-from agents.config import SeqGANConfig
-from agents.text_runs import read_vocabulary
+from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, check_state, load_checkpoint
+from agents.experiment.config import SeqGANConfig
+from agents.experiment.text_runs import read_vocabulary
 from seqgan_gym._checks import check_int
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.sampling import check_temperature

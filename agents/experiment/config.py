@@ -42,7 +42,7 @@ class SeqGANConfig:
     real sequences; or, in place of the oracle, a text ``corpus`` (``"coco"``, ``"poems"`` or a
     training file, with its ``test_corpus``) split by ``tokenizer`` (``"word"``, ``"char"`` or the
     path of a HuggingFace ``tokenizer.json``), whose V, T and number of training sentences must be
-    ``vocab_size``, ``seq_len`` and ``n_real`` (:func:`agents.text_runs.text_config` fills them in);
+    ``vocab_size``, ``seq_len`` and ``n_real`` (:func:`agents.experiment.text_runs.text_config` fills them in);
     the discriminator's ``discriminator_emb_dim`` / ``discriminator_filter_sizes``
     / ``discriminator_num_filters`` (``None``: the paper's) and ``discriminator_precision``
     (``Discriminator(precision=...)``: ``"auto"`` runs its matmuls in bfloat16 where D's products

@@ -3,7 +3,7 @@
 A checkpoint is ``out_dir/checkpoint.pt``, one ``torch.save`` of a dict of tensors and plain Python
 values, so that ``torch.load(weights_only=True)`` reads it without running any code. It holds the
 state of a run between two units; every unit seeds its random streams from ``(seed, unit index)``
-(:mod:`agents.streams`), so that state is all a bit-exact resume needs:
+(:mod:`agents.experiment.streams`), so that state is all a bit-exact resume needs:
 
 * ``format_version`` and ``kind``: :data:`CHECKPOINT_FORMAT` and :data:`CHECKPOINT_KIND`;
 * ``config``: the run's ``SeqGANConfig.to_dict()``; ``oracle_sha256``: the SHA-256 of its
@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from agents.config import LATER_FIELDS, PHASES, SeqGANConfig
-from agents.records import METRIC_COLUMNS, RUN_FILES
+from agents.experiment.config import LATER_FIELDS, PHASES, SeqGANConfig
+from agents.experiment.records import METRIC_COLUMNS, RUN_FILES
 from seqgan_gym._checks import non_finite_names
 from seqgan_gym._io import atomic_write, folder_lock, remove_stale_temporaries
 
 if TYPE_CHECKING:
-    from agents.schedule import UnitSchedule
+    from agents.experiment.schedule import UnitSchedule
 
 _Trainer = TypeVar("_Trainer", bound="UnitSchedule")
 
