@@ -48,3 +48,13 @@ def test_a_finished_trial_keeps_rows_that_re_score_to_its_numbers(tmp_path: Path
     assert SeqGANConfig.from_dict(summary["config"]) == config and summary["temperature"] == 1.0
     with pytest.raises(ValueError, match="row must be one of"):
         run_name("wgan", 0)
+
+
+def test_every_method_keeps_the_same_random_row(tmp_path: Path) -> None:
+    """The untrained G_θ is every method's of a seed: its folder is the same whichever trial kept it."""
+    folders = []
+    for method in ("seqgan", "pg_bleu"):
+        keep_random_row(SeqGANTrainer(tiny_config(method=method)), tmp_path / method)
+        folders.append(tmp_path / method / run_name("random", 11))
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(*[sorted(f.iterdir()) for f in folders], strict=True))
+    assert "method" not in json.loads((folders[0] / "summary.json").read_text())["config"]

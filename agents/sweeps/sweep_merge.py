@@ -151,13 +151,23 @@ def merge_sweeps(folders: list[Path]) -> tuple[Sweep, list[dict[str, Any]], list
         raise ValueError(f"no trial has finished in {', '.join(repr(str(f)) for f in folders)}")
     sweep = first[1]
     results = [result for _, result in merged.values()]
-    runs = [path for source, result in merged.values() for path in run_folders(source, result)]
+    runs = _distinct_runs([path for source, result in merged.values() for path in run_folders(source, result)])
     counts = [sum(source == folder for source, _ in merged.values()) for folder in folders]
     seeds = sorted({int(r["seed"]) for r in results})
     methods = [m for m in _union(named) if any(r["method"] == m for r in results)]
     grid = {name: tuple(_union(r[name] for r in results)) for name in sweep.grid}
     merged_sweep = dataclasses.replace(sweep, seeds=tuple(seeds), methods=tuple(methods), grid=grid)
     return merged_sweep, results, counts, runs
+
+
+def _distinct_runs(paths: list[Path]) -> list[Path]:
+    """One folder per name: the untrained G_θ's ``random_seed<k>`` comes from every trial of seed k, alike."""
+    kept: dict[str, Path] = {}
+    for path in paths:
+        other = kept.setdefault(path.name, path)
+        if other != path and (other / "samples.txt").read_bytes() != (path / "samples.txt").read_bytes():
+            raise ValueError(f"{str(other)!r} and {str(path)!r} hold different samples of the same row")
+    return list(kept.values())
 
 
 def _check_same(first: tuple[Path, Sweep], other: tuple[Path, Sweep]) -> None:

@@ -155,14 +155,18 @@ def row_metrics(row: str, scores: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary(trainer: SeqGANTrainer, row: str, scores: dict[str, Any]) -> dict[str, Any]:
-    config = trainer.config
+    config = trainer.config.to_dict()
+    trained_by = {"trial_method": config["method"]}
+    if row == "random":  # the untrained G_θ is every method's of the seed: its folder says the same in all
+        config.pop("method")
+        trained_by = {}
     return {
         "row": row,
-        "seed": config.seed,
-        "trial_method": config.method,
+        "seed": trainer.config.seed,
+        **trained_by,
         **scores,
         "oracle_file_sha256": trainer.oracle_sha256,
-        "config": config.to_dict(),
+        "config": config,
     }
 
 
