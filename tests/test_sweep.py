@@ -26,6 +26,7 @@ from helpers import TINY_CONFIG
 
 from agents.cli import sweep as sweep_cli
 from agents.experiment.run_benchmark import RunBenchmark
+from agents.sweeps.quality_diversity import frontier_rows
 from agents.sweeps.ray_sweep import start_ray
 from agents.sweeps.seed_table import confidence_interval, method_values, seed_table, welch_p_value
 from agents.sweeps.sweep import Sweep
@@ -117,6 +118,11 @@ def test_every_row_of_a_trial_keeps_samples_that_re_score_to_its_numbers(embedde
         assert at_one["nll_oracle"] == trial["nll_oracle_mle_continuation"] and len(frontier) == 11
         assert frontier[0]["nll_test"] > at_one["nll_test"]  # τ = 0.6 covers the held-out set worse
         assert (embedded / names[1] / "samples.txt").read_text() != (embedded / names[3] / "samples.txt").read_text()
+    # Every row on the quality-diversity plane, against its seed's MLE frontier.
+    rows = frontier_rows(embedded)
+    every = {(row, s) for row in ("random", "mle", "mle_tau", "seqgan") for s in (0, 1)}
+    assert {(r["row"], r["seed"]) for r in rows} == every
+    assert "| seqgan | 2 |" in (embedded / "quality_diversity.md").read_text()
 
 
 def _kill_session(leader: subprocess.Popen) -> None:

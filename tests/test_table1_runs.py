@@ -58,3 +58,32 @@ def test_every_method_keeps_the_same_random_row(tmp_path: Path) -> None:
         folders.append(tmp_path / method / run_name("random", 11))
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(*[sorted(f.iterdir()) for f in folders], strict=True))
     assert "method" not in json.loads((folders[0] / "summary.json").read_text())["config"]
+
+
+def test_each_row_is_read_against_its_seeds_mle_frontier(tmp_path: Path) -> None:
+    """Hand-made frontier: NLL-oracle 9.0 at NLL-test 8.0 (τ = 1), 8.5 at 8.5 (τ = 0.8), 8.0 at 9.5 (τ = 0.6)."""
+    from agents.sweeps.quality_diversity import frontier_rows, markdown
+
+    frontier = [
+        {"temperature": 0.6, "nll_oracle": 8.0, "nll_test": 9.5},
+        {"temperature": 0.8, "nll_oracle": 8.5, "nll_test": 8.5},
+        {"temperature": 1.0, "nll_oracle": 9.0, "nll_test": 8.0},
+    ]
+    for name, row, oracle, test, extra in (
+        ("mle_seed0", "mle", 9.0, 8.0, {"frontier": frontier}),
+        ("seqgan_seed0", "seqgan", 8.3, 9.0, {}),  # the frontier at NLL-test 9.0: 8.25, so 0.05 behind it
+        ("maligan_seed0", "maligan", 8.6, 8.25, {}),  # at 8.25: 8.75, so 0.15 beyond
+        ("scheduled_sampling_seed0", "scheduled_sampling", 9.5, 7.5, {}),  # covers more than any τ reaches
+        ("seqgan_seed1", "seqgan", 8.0, 8.0, {}),  # seed 1 has no frontier: left out
+    ):
+        (tmp_path / name).mkdir()
+        summary = {"row": row, "seed": int(name[-1]), "nll_oracle": oracle, "nll_test": test, **extra}
+        (tmp_path / name / "summary.json").write_text(json.dumps(summary))
+    rows = {r["row"]: r for r in frontier_rows(tmp_path)}
+    assert set(rows) == {"mle", "seqgan", "maligan", "scheduled_sampling"}
+    assert rows["mle"]["beyond"] == pytest.approx(0.0) and rows["mle"]["frontier_tau"] == pytest.approx(1.0)
+    assert rows["seqgan"]["beyond"] == pytest.approx(-0.05) and rows["seqgan"]["frontier_tau"] == pytest.approx(0.7)
+    assert rows["maligan"]["beyond"] == pytest.approx(0.15)
+    assert rows["scheduled_sampling"]["frontier"] is None
+    text = markdown(list(rows.values()))
+    assert "| maligan | 1 | +0.150 | 1 of 1 |" in text and "not reached" in text

@@ -47,7 +47,7 @@ from agents.cli.common import (
 )
 from agents.experiment.config import METHOD_PHASES, PRESETS, SeqGANConfig
 from agents.sweeps.sweep import SCHEDULERS, SEARCHES, SWEEP_FILE, TRIALS_DIR, Sweep, base_config
-from seqgan_gym._io import atomic_write_json
+from seqgan_gym._io import atomic_write_json, atomic_write_text
 
 PROG = "seqgan-gym sweep"
 #: Options that define a new sweep (``--resume`` takes them from the sweep's folder).
@@ -243,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         raise SystemExit(1) from None
     search = sweep.search_alg != "grid"
     data = write_tables(args.out, results, grid, describe(sweep), search=search)
+    write_quality_diversity(args.out)
     if search:
         print(ranking(results, grid))
     for group, rows in data["tables"].items():
@@ -269,12 +270,22 @@ def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     for run in runs:  # Table 1's row folders (samples.txt, summary.json) come along
         copy_folder(run, out / run.name)
     data = write_tables(out, results, list(sweep.grid), header)
+    write_quality_diversity(out)
     atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
     for group, rows in data["tables"].items():
         table = markdown(rows, data["nll_test_tables"].get(group))
         print(f"\n{group}\n{table}" if group else f"\n{table}")
     print(f"{len(results)} finished trials; results in {out}/")
     return data
+
+
+def write_quality_diversity(out: Path) -> None:
+    """``quality_diversity.md``: every kept row against its seed's MLE frontier, where the trials kept one."""
+    from agents.sweeps.quality_diversity import frontier_rows, markdown
+
+    rows = frontier_rows(out)
+    if rows:
+        atomic_write_text(out / "quality_diversity.md", markdown(rows))
 
 
 def _relative(folder: Path, out: Path) -> str:

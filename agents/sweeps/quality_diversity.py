@@ -1,0 +1,73 @@
+"""Table 1's methods on the quality-diversity plane: each row against its seed's MLE temperature frontier.
+
+A lower NLL-oracle is a gain only where it is not bought with coverage: sampling the MLE control at
+τ < 1 lowers NLL-oracle too, with no training. Each SeqGAN trial keeps the control's frontier (its
+NLL-oracle and NLL-test at :data:`~agents.sweeps.table1_runs.FRONTIER_TEMPERATURES`, in
+``mle_seed<k>/summary.json``), so every row of the seed (a folder ``<row>_seed<k>``) is read against it:
+the frontier's NLL-oracle at the row's own NLL-test, and the row's distance below it
+(``beyond``: positive when the row lies beyond the frontier, better than sharpening the control).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from agents.sweeps.table1_runs import ROWS
+from seqgan_gym.metrics import FrontierPoint, frontier_at
+
+
+def frontier_rows(folder: Path) -> list[dict[str, Any]]:
+    """Every row folder of ``folder`` with a frontier for its seed: row, seed, NLL-oracle, NLL-test, frontier, beyond.
+
+    ``frontier`` and ``beyond`` are ``None`` where the frontier's sharpening branch does not reach the
+    row's NLL-test (a row that covers the held-out set better than the control at any τ of the sweep).
+    """
+    frontiers: dict[int, list[FrontierPoint]] = {}
+    for path in sorted(folder.glob("mle_seed*/summary.json")):
+        summary = json.loads(path.read_text())
+        points = [FrontierPoint(p["temperature"], p["nll_oracle"], p["nll_test"]) for p in summary.get("frontier", [])]
+        if points:
+            frontiers[int(summary["seed"])] = points
+    rows = []
+    for row in ROWS:
+        for path in sorted(folder.glob(f"{row}_seed*/summary.json")):
+            summary = json.loads(path.read_text())
+            seed = int(summary["seed"])
+            if seed not in frontiers or summary.get("nll_oracle") is None or summary.get("row", row) != row:
+                continue
+            at = frontier_at(frontiers[seed], summary["nll_test"])
+            frontier = None if at is None else at[0]
+            rows.append(
+                {
+                    "row": row,
+                    "seed": seed,
+                    "nll_oracle": summary["nll_oracle"],
+                    "nll_test": summary["nll_test"],
+                    "frontier": frontier,
+                    "frontier_tau": None if at is None else at[1],
+                    "beyond": None if frontier is None else frontier - summary["nll_oracle"],
+                }
+            )
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """One line per row and seed, then each row's mean distance beyond the frontier over its seeds."""
+    lines = [
+        "| row | seed | NLL-oracle | NLL-test | MLE frontier at that NLL-test (τ) | beyond the frontier |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        at = "not reached" if r["frontier"] is None else f"{r['frontier']:.3f} ({r['frontier_tau']:.2f})"
+        beyond = "-" if r["beyond"] is None else f"{r['beyond']:+.3f}"
+        lines.append(f"| {r['row']} | {r['seed']} | {r['nll_oracle']:.3f} | {r['nll_test']:.3f} | {at} | {beyond} |")
+    lines += ["", "| row | seeds | mean beyond the frontier | seeds beyond it |", "|---|---|---|---|"]
+    for row in dict.fromkeys(r["row"] for r in rows):
+        values = [r["beyond"] for r in rows if r["row"] == row and r["beyond"] is not None]
+        mean = f"{statistics.mean(values):+.3f}" if values else "-"
+        ahead = sum(v > 0 for v in values)
+        lines.append(f"| {row} | {sum(r['row'] == row for r in rows)} | {mean} | {ahead} of {len(values)} |")
+    return "\n".join(lines) + "\n"
