@@ -323,7 +323,10 @@ def data_file(name: str) -> Path:
 
 
 def read_lines(path: Path, name: str) -> list[str]:
-    """The non-blank lines of a UTF-8 text file (split at ``"\\n"`` only), stripped; a clear error naming ``name``."""
+    """The non-blank lines of a UTF-8 text file, stripped; "\\n", "\\r\\n" or "\\r" ends a line.
+
+    Errors name ``name``.
+    """
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -334,9 +337,9 @@ def read_lines(path: Path, name: str) -> list[str]:
         text = raw.decode("utf-8-sig")  # a byte-order mark is not a token
     except UnicodeDecodeError as err:
         raise ValueError(f"{name}: {str(path)!r} is not UTF-8 text (invalid byte at offset {err.start})") from None
-    # "\n" only: str.splitlines also breaks at U+2028, U+0085, form feed, \x1c-\x1e, ... inside a
-    # sentence. A CRLF file's "\r" goes with the rest of the surrounding whitespace.
-    lines = [line.strip() for line in text.split("\n")]
+    # Universal newlines ("\r\n", "\n" and a lone "\r", as an old Mac editor writes), and no others:
+    # str.splitlines also breaks at U+2028, U+0085, form feed, \x1c-\x1e, ... inside a sentence.
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         raise ValueError(f"{name}: {str(path)!r} is empty (no non-blank line)")

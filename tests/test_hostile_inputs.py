@@ -105,6 +105,9 @@ def test_lines_split_at_newlines_only(tmp_path: Path) -> None:
     crlf = tmp_path / "crlf.txt"
     crlf.write_bytes(b"one two\r\nthree\r\n")
     assert TextCorpus.load(crlf).train == (("one", "two"), ("three",))
+    old_mac = tmp_path / "cr.txt"  # CR alone ends a line too (an old Mac editor's files), not one long sentence
+    old_mac.write_bytes(b"one two\rthree\r\rfour five\r")
+    assert read_lines(old_mac, "corpus") == ["one two", "three", "four five"]
 
 
 # ---- 6. metrics refuse sequences of another length unless prefixes are asked for ----

@@ -436,8 +436,12 @@ def test_merging_refuses_other_configurations_and_trials_run_twice(
     (unfinished / "trials.json").write_text(json.dumps(stopped))
     broken = _part(embedded, tmp_path / "broken", (1,))
     (broken / "trials.json").write_text('[{"seed": 1}]')
+    nan = _part(embedded, tmp_path / "nan", (1,))
+    with_nan = [{**t, "nll_oracle_seqgan": float("nan")} for t in json.loads((nan / "trials.json").read_text())]
+    (nan / "trials.json").write_text(json.dumps(with_nan))  # json writes NaN, and reads it back
     for folders, words in (
         ([part_a, broken], "broken/trials.json' is not a sweep's record"),
+        ([part_a, nan], "method=seqgan has non-finite nll_oracle_seqgan"),
         ([part_a, other], "fields n_rollouts differ"),
         ([part_a, twice], "trial seed=0, method=seqgan finished in both"),
         ([unfinished], "no trial has finished"),

@@ -76,6 +76,25 @@ def rerun(command: str, script: str) -> str:
     return f"python {started}"
 
 
+#: The most samples one command draws: 10 million sequences of T tokens is gigabytes already.
+MAX_SAMPLES = 10_000_000
+
+
+def output_file(text: str) -> Path:
+    """An argparse ``type`` for a file to write: its folder must exist and be writable, and it no folder."""
+    path = Path(text)
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a file to write, got {text!r}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {text!r} does not exist: {str(parent)!r}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"the folder of {text!r} is not writable: {str(parent)!r}")
+    return path
+
+
 def bad_input(prog: str, message: str) -> NoReturn:
     """Refuse what the command line asked for, found after parsing: one line on stderr, exit status 2."""
     sys.stderr.write(f"{prog}: error: {' '.join(str(message).splitlines())}\n")

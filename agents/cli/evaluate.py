@@ -25,11 +25,13 @@ from typing import Any
 import torch
 
 from agents.cli.common import (
+    MAX_SAMPLES,
     OneLineParser,
     bad_input,
     corpus_name,
     existing_file,
-    int_at_least,
+    int_in_range,
+    output_file,
     program,
     seed,
     temperature,
@@ -129,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-corpus", type=corpus_name, default=None, help="the test file of a --corpus file")
     parser.add_argument("--oracle-file", type=existing_file, default=None, help="without a run: the authors' oracle")
     parser.add_argument("--which", choices=GENERATORS, default="method", help="G_θ (method) or the MLE control")
-    parser.add_argument("--n", type=int_at_least(2), default=2000, help="samples the run's generator draws (2000)")
+    parser.add_argument(
+        "--n", type=int_in_range(2, MAX_SAMPLES), default=2000, help="samples the run's generator draws (2000)"
+    )
     parser.add_argument("--seed", type=seed, default=0, help="seed of those samples (0)")
     parser.add_argument("--temperature", type=temperature, default=1.0, help="τ > 0 of those samples (1)")
-    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the scores as JSON")
+    parser.add_argument("--json", type=output_file, default=None, metavar="FILE", help="also write the scores as JSON")
     return parser
 
 
@@ -161,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for name, value in scores.items():
         print(f"{name:12s} {value:.4f}" if isinstance(value, float) else f"{name:12s} {value}")
     if args.json is not None:
-        atomic_write_json(args.json, scores)
+        try:
+            atomic_write_json(args.json, scores)
+        except OSError as err:  # e.g. the disk is full: the scores were printed, the file is not half written
+            bad_input(PROG, f"--json: cannot write {str(args.json)!r}: {err.strerror or err}")
     return scores
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -85,6 +86,11 @@ def _checked(result: dict[str, Any]) -> dict[str, Any]:
     """``result``, which names its trial (a seed and a method)."""
     if not isinstance(result.get("seed"), int) or not isinstance(result.get("method"), str):
         raise ValueError(f"a trial without its seed and method: {result}")
+    broken = sorted(
+        k for k, v in result.items() if isinstance(v, float) and not math.isfinite(v) and k.startswith("nll")
+    )
+    if broken:  # a table of means cannot hold them, and a finished trial never reports one
+        raise ValueError(f"trial seed={result['seed']}, method={result['method']} has non-finite {', '.join(broken)}")
     return result
 
 
