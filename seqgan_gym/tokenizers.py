@@ -161,7 +161,22 @@ class HFTokenizer(Tokenizer):
         return self._tokenizer
 
     def split(self, line: str) -> list[str]:
-        return list(self._tokenizer.encode(line, add_special_tokens=False).tokens)
+        """The pieces of ``line``; a ``ValueError`` names what the tokenizer drops (a model with no unknown token).
+
+        The pieces' offsets must cover every character of the line that is not whitespace: a BPE or
+        WordPiece model without an unknown token skips what it cannot encode, without a word.
+        """
+        encoding = self._tokenizer.encode(line, add_special_tokens=False)
+        covered = [False] * len(line)
+        for start, end in encoding.offsets:
+            covered[start:end] = [True] * (end - start)
+        dropped = sorted({c for c, seen in zip(line, covered, strict=True) if not seen and not c.isspace()})
+        if dropped:
+            raise ValueError(
+                f"the tokenizer cannot encode {''.join(dropped)!r} in the line {line[:60]!r}: it has no unknown token "
+                "for them (give it one, or a byte-level pre-tokenizer, or remove them from the corpus)"
+            )
+        return list(encoding.tokens)
 
     def join(self, tokens: Sequence[str]) -> str:
         ids = []

@@ -288,3 +288,16 @@ def test_a_run_with_a_huggingface_tokenizer_generates_words(bpe: tokenizers.Toke
     assert words and not any("Ġ" in w for w in words)
     pieces = set(make_tokenizer(bpe).split(" ".join(TRAIN)))
     assert any(p.startswith("Ġ") for p in pieces)  # the tokens were pieces; the decoded text is not
+
+
+def test_a_tokenizer_that_drops_characters_says_so() -> None:
+    """A BPE model with no unknown token skips what it cannot encode: the split refuses, naming the characters."""
+    from tokenizers import Tokenizer as HuggingFaceTokenizer
+    from tokenizers import models, pre_tokenizers
+
+    tok = HuggingFaceTokenizer(models.BPE(vocab={"a": 0, "b": 1}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    hf = HFTokenizer(tok)
+    assert hf.split("a b  a") == ["a", "b", "a"]  # whitespace is no content
+    with pytest.raises(ValueError, match=r"cannot encode 'cé' in the line 'a b c é'"):
+        hf.split("a b c é")
