@@ -142,7 +142,7 @@ def load_reinforce(
             f"its policy (vocab_size={v}, emb_dim={e}, hidden_dim={h}: {n_params:,} parameters)", 16 * n_params
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
+        raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err}") from err
     try:
         with zipfile.ZipFile(path) as archive:
             if version == 1:  # policy.pt: {"policy": ..., "optimizer": ...}, the parameters and Adam's two moments
@@ -169,7 +169,7 @@ def load_reinforce(
             **kwargs,
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err!r}") from err
+        raise ValueError(f"{str(path)!r} holds an invalid REINFORCE configuration: {err}") from err
     if env is None:  # the spaces alone are enough for predict()
         model.observation_space = spaces.Box(0, v, (t,), np.int64)
         model.action_space = spaces.Discrete(v)

@@ -248,6 +248,11 @@ def test_reinforce_zip_from_another_configuration_or_format(tmp_path: Path, rein
         ("seq_len", {"seq_len": 0}, "invalid REINFORCE configuration.*seq_len"),
         ("kwargs", {"policy_kwargs": {"emb_dim": 9, "hidden_dim": 8}}, "does not fit its own configuration"),
         ("no_gamma", {"gamma": None}, "invalid REINFORCE configuration.*gamma"),
+        (
+            "zero_hidden",  # the message itself, not the repr of an exception
+            {"policy_kwargs": {"emb_dim": 8, "hidden_dim": 0}},
+            r"invalid REINFORCE configuration: policy_kwargs\['hidden_dim'\] must be in \[1, inf\], got 0$",
+        ),
         ("newer", {"format_version": 3}, r"format version 3 in data; this version reads format version 2 \(data\)"),
         ("older", {"format_version": 1}, r"format version 1 in data; .* and 1 \(config.json\)"),
         ("other", {"algorithm": "PPO"}, "names no REINFORCE model"),
