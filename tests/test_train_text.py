@@ -201,3 +201,35 @@ def test_generate_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.Captu
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
+
+
+def test_a_run_folder_moved_elsewhere_evaluates_generates_and_resumes(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Trained from one directory with a relative corpus path, then moved and used from another."""
+    from agents.cli import evaluate
+    from agents.cli import generate as generate_cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    files = _files(home)
+    relative = ["--corpus", "train.txt", "--test-corpus", "test.txt"]
+    assert Path(files[1]).name == "train.txt"
+    train_text.main([*relative, *TINY, "--out", "run"])
+    config = json.loads((home / "run" / "config.json").read_text())
+    assert config["corpus"] == str(home / "train.txt")  # stored by its absolute path
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / "run").rename(elsewhere / "moved")
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    scores = evaluate.main(["moved", "--n", "12"])
+    assert scores["nll_test"] > 0 and 0 <= scores["bleu2"] <= 1
+    assert len(generate_cli.main(["moved", "--n", "3"])) == 3
+    # Resume: the run was complete, so it scores again; a missing corpus is one line naming the file.
+    train_text.main(["--resume", "moved", "--no-progress"])
+    (home / "train.txt").rename(home / "gone.txt")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        evaluate.main(["moved", "--n", "12"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "is not there (moved or deleted?)" in err, err

@@ -24,7 +24,7 @@ import torch
 
 from agents.experiment.config import SeqGANConfig
 from seqgan_gym._io import atomic_write_json
-from seqgan_gym.text import TextCorpus, Vocabulary
+from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus, Vocabulary
 
 #: The vocabulary file of a text run's folder.
 VOCABULARY_NAME = "vocabulary.json"
@@ -79,6 +79,11 @@ def text_config(
             f"batch_size: the corpus has {len(loaded.train)} training sentences, fewer than a batch of {batch_size}: "
             f"give a batch_size of {len(loaded.train)} or less, or a larger corpus"
         )
+    # Files by their absolute paths: a run folder moved or read from another directory still finds them.
+    corpus, test_corpus, tokenizer = (
+        os.path.abspath(p) if _is_file_path(name, p) else p
+        for name, p in (("corpus", corpus), ("test_corpus", test_corpus), ("tokenizer", tokenizer))
+    )
     return SeqGANConfig(
         **values,
         corpus=corpus,
@@ -90,12 +95,25 @@ def text_config(
     )
 
 
+def _is_file_path(name: str, value: str | None) -> bool:
+    """Whether the config field ``name`` names a file (not a built-in corpus or tokenizer, not unset)."""
+    builtin = BUILTIN_CORPORA if name == "corpus" else ("word", "char") if name == "tokenizer" else ()
+    return value is not None and value not in builtin
+
+
 def load_corpus(config: SeqGANConfig) -> TextCorpus:
     """The corpus of a text run, checked against its config (V, T and the number of training sentences).
 
     :raises ValueError: the corpus now gives other sizes than the config was made for.
     """
     assert config.corpus is not None
+    for name in ("corpus", "test_corpus", "tokenizer"):
+        path = getattr(config, name)
+        if _is_file_path(name, path) and not os.path.isfile(path):
+            raise ValueError(
+                f"{name}: the run's file {path!r} is not there (moved or deleted?): put it back at that path (the "
+                f"run's {VOCABULARY_NAME} keeps its vocabulary and the digest of its training sentences)"
+            )
     corpus = TextCorpus.load(
         config.corpus, seq_len=config.seq_len, test_corpus=config.test_corpus, tokenizer=config.tokenizer
     )
