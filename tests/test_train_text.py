@@ -225,6 +225,16 @@ def test_a_run_folder_moved_elsewhere_evaluates_generates_and_resumes(tmp_path: 
     scores = evaluate.main(["moved", "--n", "12"])
     assert scores["nll_test"] > 0 and 0 <= scores["bleu2"] <= 1
     assert len(generate_cli.main(["moved", "--n", "3"])) == 3
+    vocabulary = json.loads((elsewhere / "moved" / "vocabulary.json").read_text())
+    kept = (elsewhere / "moved" / "vocabulary.json").read_text()
+    vocabulary["vocabulary"]["tokens"].append("stranger")  # another run's vocabulary, one token longer
+    (elsewhere / "moved" / "vocabulary.json").write_text(json.dumps(vocabulary))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        generate_cli.main(["moved", "--n", "3"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "it is not this run's vocabulary" in err and err.count("\n") == 1, err
+    (elsewhere / "moved" / "vocabulary.json").write_text(kept)
     # Resume: the run was complete, so it scores again; a missing corpus is one line naming the file.
     train_text.main(["--resume", "moved", "--no-progress"])
     (home / "train.txt").rename(home / "gone.txt")

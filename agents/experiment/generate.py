@@ -50,6 +50,11 @@ def load_run_generator(
     generator.load_state_dict(weights)
     generator.eval()
     vocabulary = read_vocabulary(run_dir) if config.is_text else None
+    if vocabulary is not None and len(vocabulary) != config.vocab_size:  # another run's file, or an edited one
+        raise ValueError(
+            f"{str(run_dir / 'vocabulary.json')!r} holds {len(vocabulary)} tokens; the run's generator has "
+            f"vocab_size={config.vocab_size}: it is not this run's vocabulary"
+        )
     return generator, config, vocabulary
 
 
