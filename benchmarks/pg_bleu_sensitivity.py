@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
+from agents.experiment.checkpoint import file_sha256
 from agents.experiment.config import PRESETS, SeqGANConfig
 from agents.experiment.run_benchmark import RunBenchmark, bleu_references
 from agents.experiment.seqgan import SeqGANTrainer
@@ -113,6 +114,12 @@ def train_rows(config: SeqGANConfig, epochs: int) -> tuple[dict[str, float], lis
     return pretrained, rows
 
 
+def _oracle_name(config: SeqGANConfig) -> str:
+    if config.oracle_file is None:
+        return f"seeded ({config.oracle_seed})"
+    return f"{Path(config.oracle_file).name} (sha256 {file_sha256(config.oracle_file)[:8]}…)"
+
+
 def _label(setting: tuple[int, str, float]) -> str:
     order, smoothing, fraction = setting
     mark = " **(default)**" if is_default(setting) else ""
@@ -129,7 +136,7 @@ def report(
     lines = [
         "# PG-BLEU's reward settings",
         "",
-        f"Oracle: {config.oracle_file or f'seeded ({config.oracle_seed})'}; real set {config.n_real:,} sequences; "
+        f"Oracle: {_oracle_name(config)}; real set {config.n_real:,} sequences; "
         f"references drawn by seed {config.seed}; {n_hypotheses:,} fresh oracle samples per temperature.",
         "",
         "## The reward, without training",

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from agents.cli import train_oracle, train_text
 from agents.experiment.seqgan import PRESETS, resolve_device
+from seqgan_gym._checks import MAX_N_SEQUENCES
 from seqgan_gym.text import BUILTIN_CORPORA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--mle-epochs": _int(0),
             "--d-pretrain-rounds": _int(0),
             "--adversarial-epochs": _int(0),
-            "--n-eval": _int(1),
+            "--n-eval": _int(1, MAX_N_SEQUENCES),
             "--eval-every": _int(1),
             "--resume": lambda v: False,
         },
@@ -151,8 +152,8 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--d-pretrain-rounds": _int(0),
             "--adversarial-epochs": _int(0),
             "--n-rollouts": _int(1),
-            "--n-negatives": _int(1),
-            "--n-eval": _int(2),
+            "--n-negatives": _int(1, MAX_N_SEQUENCES),
+            "--n-eval": _int(2, MAX_N_SEQUENCES),
             "--seed": _seed,
         },
     ),

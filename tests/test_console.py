@@ -100,7 +100,7 @@ def test_train_oracle_then_generate_and_evaluate(tmp_path: Path) -> None:
     assert fresh["n"] == 40 and fresh["nll_oracle"] > 0 and fresh["nll_test"] > 0
 
     huge = _run("generate", str(out), "--n", str(10**12), check=False)  # refused at once, not sampled for hours
-    assert huge.returncode == 2 and huge.stderr.count("\n") == 1 and "memory" in huge.stderr, huge.stderr
+    assert huge.returncode == 2 and huge.stderr.count("\n") == 1 and "[1, 10000000]" in huge.stderr, huge.stderr
 
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2 3\n")

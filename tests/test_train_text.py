@@ -243,3 +243,25 @@ def test_a_run_folder_moved_elsewhere_evaluates_generates_and_resumes(tmp_path: 
         evaluate.main(["moved", "--n", "12"])
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1 and "is not there (moved or deleted?)" in err, err
+
+
+@pytest.mark.parametrize(
+    ("extra", "option", "words"),
+    [
+        (["--n-eval", "100000000"], "--n-eval", "expected an integer in [2, 10000000]"),
+        (["--n-negatives", "100000000000"], "--n-negatives", "expected an integer in [1, 10000000]"),
+        (["--alien"], "--test-corpus", "no test sentence fits"),
+    ],
+)
+def test_sizes_and_test_sentences_are_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture, extra: list[str], option: str, words: str
+) -> None:
+    files = _files(tmp_path)
+    if extra == ["--alien"]:  # test sentences made of words the training sentences never use
+        (tmp_path / "alien.txt").write_text("zz yy xx\nqq rr ss\n")
+        files[3], extra = str(tmp_path / "alien.txt"), []
+    with pytest.raises(SystemExit) as info:
+        train_text.main([*files, *TINY, *extra, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and option in err and words in err, err
+    assert not (tmp_path / "out" / "checkpoint.pt").exists()

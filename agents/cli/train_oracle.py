@@ -64,7 +64,7 @@ from agents.experiment.seqgan import (
     load_checkpoint,
     resolve_device,
 )
-from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE
+from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN, MAX_VOCAB_SIZE
 from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
@@ -105,7 +105,10 @@ OVERRIDES: dict[str, tuple[str, Callable[[str], int]]] = {
     "mle_epochs": ("MLE pretraining epochs", int_at_least(0)),
     "d_pretrain_rounds": ("discriminator pretraining rounds", int_at_least(0)),
     "adversarial_epochs": ("adversarial epochs (one generator update each)", int_at_least(0)),
-    "n_eval": ("samples per evaluation (also NLL-test's held-out set) and in samples.txt", int_at_least(1)),
+    "n_eval": (
+        "samples per evaluation (also NLL-test's held-out set) and in samples.txt",
+        int_in_range(1, MAX_N_SEQUENCES),
+    ),
     "eval_every": ("epochs between evaluations", int_at_least(1)),
 }
 #: The options of the fields whose name is not the option's; the second name is an alias.

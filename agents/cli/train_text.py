@@ -64,7 +64,7 @@ from agents.cli.common import (
 from agents.experiment.seqgan import CheckpointError, SeqGANConfig, SeqGANTrainer
 from agents.experiment.streams import EVAL_STREAM, stream_seed
 from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS, TEXT_DEFAULTS, text_config
-from seqgan_gym._checks import MAX_SEQ_LEN
+from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN
 from seqgan_gym._io import atomic_write_json, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.generator import LSTMGenerator
@@ -245,9 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("batch_size", 1, "sequences per generator update and MLE batch; at most the training sentences"),
     ):
         default = defaults[name]
-        parser.add_argument(
-            f"--{name.replace('_', '-')}", type=int_at_least(minimum), default=default, help=f"{text} ({default})"
-        )
+        bounded = name in ("n_eval", "n_negatives")  # sizes of samples: bounded, as SeqGANConfig bounds them
+        kind = int_in_range(minimum, MAX_N_SEQUENCES) if bounded else int_at_least(minimum)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=f"{text} ({default})")
     parser.add_argument(
         "--method", choices=list(REWARDS), default="seqgan", help="the adversarial method beside MLE (seqgan)"
     )
@@ -299,9 +299,11 @@ def make_config(args: argparse.Namespace) -> SeqGANConfig:
         )
     except (ImportError, ValueError) as err:
         message = str(err)
-        for field in ("batch_size", "test_corpus"):  # text_config names the field at fault first
+        for field in ("test_corpus", *fields):  # text_config and SeqGANConfig name the field at fault first
             if message.startswith(f"{field}: "):
                 bad_input(PROG, f"--{field.replace('_', '-')}: {message.removeprefix(field + ': ')}")
+            if message.startswith(f"{field} "):
+                bad_input(PROG, f"--{field.replace('_', '-')}: {message}")
         bad_input(PROG, f"--corpus: {message}")
     return config
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from agents.scheduled_sampling import PAPER_RATE, SamplingSchedule
 from seqgan_gym._bleu import SMOOTHINGS
-from seqgan_gym._checks import check_float, check_int
+from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int
 from seqgan_gym.discriminator import D_PRECISIONS, check_filters
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 from seqgan_gym.rewards import REWARDS
@@ -140,7 +140,14 @@ class SeqGANConfig:
         "bleu_max_n": 1,
     }
     # Seeds reach numpy (the env) and torch: bounded here, not deep inside them.
-    _MAXIMUM: ClassVar[dict[str, int]] = {"seed": MAX_SEED, "oracle_seed": MAX_SEED}
+    _MAXIMUM: ClassVar[dict[str, int]] = {
+        "seed": MAX_SEED,
+        "oracle_seed": MAX_SEED,
+        # Sizes a run samples or holds: bounded, so that a typo is an error and not a run that never ends.
+        "n_eval": MAX_N_SEQUENCES,
+        "n_real": MAX_N_SEQUENCES,
+        "n_negatives": MAX_N_SEQUENCES,
+    }
 
     def __post_init__(self) -> None:
         for name, minimum in self._MINIMUM.items():

@@ -72,6 +72,10 @@ def text_config(
     loaded = TextCorpus.load(corpus, seq_len=seq_len, test_corpus=test_corpus, tokenizer=tokenizer)
     if loaded.test is None:
         raise ValueError(f"test_corpus: the corpus file {corpus!r} needs a test file (NLL-test and BLEU score it)")
+    try:  # NLL-test needs test sentences the run can score: refused now, not after pretraining
+        held_out_sentences(loaded, 1)
+    except ValueError as err:
+        raise ValueError(f"test_corpus: {err}") from None
     values = {**TEXT_DEFAULTS, **fields}
     batch_size = values.get("batch_size", SeqGANConfig.batch_size)
     if isinstance(batch_size, int) and len(loaded.train) < batch_size:  # MLE batches are drawn from them
