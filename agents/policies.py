@@ -100,6 +100,27 @@ def check_observation(observation: Any, observation_space: spaces.Box) -> None:
         raise ValueError(f"observation must hold {allowed}, got values in [{lo}, {hi}]")
 
 
+def token_ids(obs: torch.Tensor, pad_token: int) -> torch.Tensor:
+    """``obs`` as ``LongTensor`` token ids, or a ``ValueError``: values that are not integers in ``[0, pad_token]``.
+
+    SB3 hands a ``Box`` observation to the policy as float: a prefix of token ids survives that exactly,
+    a normalised one (``VecNormalize(norm_obs=True)``) does not, and would index the embedding wrongly.
+    """
+    if obs.is_floating_point():
+        bad = ~torch.isfinite(obs) | (obs != obs.round())
+    else:
+        bad = torch.zeros_like(obs, dtype=torch.bool)
+    bad |= (obs < 0) | (obs > pad_token)
+    if bool(bad.any()):
+        value = float(obs[bad][0])
+        raise ValueError(
+            f"observations must be token ids, integers in [0, {pad_token}], got {value!r}: is the env wrapped in "
+            "VecNormalize(norm_obs=True)? A token prefix is not a vector to normalise: use norm_obs=False "
+            "(normalising the reward is fine)"
+        )
+    return obs.long()
+
+
 def prefix_hidden(generator: LSTMGenerator, obs: torch.Tensor, pad_token: int) -> torch.Tensor:
     """G's hidden state after each observed prefix (teacher-forced), ``[B, hidden_dim]``.
 
@@ -188,7 +209,7 @@ class LSTMGeneratorPolicy(CheckedPredict):
     def next_token_logits(self, obs: torch.Tensor) -> torch.Tensor:
         """Logits ``[B, V]`` of the next token after each observed prefix (``obs``: ``[B, T]``)."""
         gen = self.generator
-        obs = obs.to(device=gen.device, dtype=torch.long)
+        obs = token_ids(obs, self.pad_token).to(gen.device)
         written = obs != self.pad_token
         lengths = written.sum(dim=1)
         t = int(lengths[0])
@@ -257,7 +278,7 @@ class GeneratorFeatures(BaseFeaturesExtractor):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         """``[B, T]`` prefixes (SB3 hands them as float) → ``[B, hidden_dim]``."""
-        return prefix_hidden(self.generator, observations.round().long(), self.pad_token)
+        return prefix_hidden(self.generator, token_ids(observations, self.pad_token), self.pad_token)
 
 
 class GeneratorHead(nn.Module):

@@ -29,7 +29,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
 from agents.loading import load_reinforce, save_reinforce
-from agents.policies import LSTMGeneratorPolicy, check_seqgan_env
+from agents.policies import LSTMGeneratorPolicy, check_seqgan_env, token_ids
 from seqgan_gym._checks import (
     check_device,
     check_float,
@@ -124,6 +124,7 @@ class REINFORCE(BaseAlgorithm):
         assert self.env is not None and self._last_obs is not None
         self.policy.set_training_mode(False)
         pad = self.policy.pad_token
+        token_ids(torch.as_tensor(self._last_obs), pad)  # token ids, not a normalised vector (VecNormalize)
         if not np.all(self._last_obs == pad):
             raise RuntimeError("REINFORCE collects whole episodes: every sub-env must be at the start of one")
         n_envs, seq_len = self.env.num_envs, self.seq_len
