@@ -32,6 +32,7 @@ from agents.loading import (
     is_json,
     load_weights,
     model_path,
+    zip_problem,
 )
 from agents.policies import DETERMINISTIC_DECODINGS, GeneratorPolicy, check_seqgan_env
 from agents.reinforce import REINFORCE
@@ -163,7 +164,7 @@ def load_model(
                 raise ValueError("it has no data entry")
             head = json.loads(read_zip_entry(archive, "data" if "data" in names else "config.json", MAX_DATA_BYTES))
     except Exception as err:
-        raise ValueError(f"{str(path)!r} is not a saved model: {type(err).__name__}: {err}") from err
+        raise ValueError(f"{str(path)!r} is not a saved model: {zip_problem(err, path)}") from err
     if not isinstance(head, dict):
         raise ValueError(f"{str(path)!r} is not a saved model: its data is not a JSON object")
     if head.get("algorithm") == "REINFORCE":

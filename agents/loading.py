@@ -119,7 +119,7 @@ def load_reinforce(
             entry = "data" if "data" in names else "config.json"
             config = json.loads(read_zip_entry(archive, entry, MAX_DATA_BYTES))
     except Exception as err:
-        raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
+        raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {zip_problem(err, path)}") from err
     if not isinstance(config, dict) or config.get("algorithm") != "REINFORCE":
         raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: its {entry} names no REINFORCE model")
     version = config.get("format_version")
@@ -152,7 +152,7 @@ def load_reinforce(
                 policy_state = load_weights(archive, "policy.pth", n_params, path)
                 optimizer_state = load_weights(archive, "policy.optimizer.pth", 2 * n_params, path)
     except Exception as err:
-        raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {type(err).__name__}: {err}") from err
+        raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: {zip_problem(err, path)}") from err
     if not isinstance(policy_state, dict) or not isinstance(optimizer_state, dict):
         raise ValueError(f"{str(path)!r} is not a REINFORCE checkpoint: it holds no policy and optimizer")
     try:
@@ -197,3 +197,17 @@ def is_json(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def zip_problem(err: Exception, path: Path) -> str:
+    """What is wrong with a model file, in words: a truncated zip says so, not "File is not a zip file"."""
+    if isinstance(err, zipfile.BadZipFile):
+        try:
+            with path.open("rb") as f:
+                starts_like_a_zip = f.read(4) == b"PK\x03\x04"
+        except OSError:
+            starts_like_a_zip = False
+        if starts_like_a_zip:
+            return f"the zip is truncated or damaged ({path.stat().st_size:,} bytes; its directory is missing)"
+        return "it is not a zip file"
+    return f"{type(err).__name__}: {err}"

@@ -451,6 +451,13 @@ def test_merging_refuses_other_configurations_and_trials_run_twice(
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--merge" in err and words in err, err
+    for spec, words in (("{}", "it has no 'base' entry"), ("not json", "not JSON (Expecting value at line 1)")):
+        (tmp_path / "bad_spec").mkdir(exist_ok=True)
+        (tmp_path / "bad_spec" / "sweep.json").write_text(spec)
+        with pytest.raises(SystemExit):
+            sweep_cli.main(["--merge", str(tmp_path / "bad_spec"), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err and "KeyError" not in err and "JSONDecodeError" not in err, err
     for argv, words in (
         (["--merge", str(tmp_path / "none"), "--out", str(tmp_path / "out")], "holds no sweep"),
         (["--merge", str(part_a), "--seeds", "3", "--out", str(tmp_path / "out")], "drop --seeds"),

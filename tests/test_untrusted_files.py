@@ -287,3 +287,16 @@ def test_reinforce_zip_malicious_or_damaged(tmp_path: Path, reinforce_zip: Path)
             REINFORCE.load(path)
         assert str(path) in str(info.value), name
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_truncated_model_file_says_so(tmp_path: Path, reinforce_zip: Path) -> None:
+    from agents import load_model
+
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(reinforce_zip.read_bytes()[:3000])  # a copy that stopped early
+    for load in (load_model, REINFORCE.load):
+        with pytest.raises(ValueError, match=r"the zip is truncated or damaged \(3,000 bytes"):
+            load(cut)
+    (tmp_path / "text.zip").write_text("not a zip")
+    with pytest.raises(ValueError, match="it is not a zip file"):
+        load_model(tmp_path / "text.zip")

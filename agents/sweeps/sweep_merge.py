@@ -78,8 +78,12 @@ def _parsed(file: Path, parse: Callable[[str], T]) -> T:
     """``parse`` of ``file``'s text; a file that is not what it should be is a ValueError that names it."""
     try:
         return parse(file.read_text())
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        raise ValueError(f"{str(file)!r} is not a sweep's record ({type(err).__name__}: {err})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{str(file)!r} is not a sweep's record: not JSON ({err.msg} at line {err.lineno})") from None
+    except KeyError as err:
+        raise ValueError(f"{str(file)!r} is not a sweep's record: it has no {err.args[0]!r} entry") from None
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ValueError(f"{str(file)!r} is not a sweep's record: {err}") from None
 
 
 def _checked(result: dict[str, Any]) -> dict[str, Any]:
