@@ -33,7 +33,7 @@ import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
 from agents.experiment.checkpoint import file_sha256
-from agents.experiment.config import PRESETS, SeqGANConfig
+from agents.experiment.config import MAX_SEED, PRESETS, SeqGANConfig
 from agents.experiment.run_benchmark import RunBenchmark, bleu_references
 from agents.experiment.seqgan import SeqGANTrainer
 from seqgan_gym.metrics import BLEUScorer
@@ -177,6 +177,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.n_hypotheses < 1 or args.train_epochs < 0:
         parser.error("--n-hypotheses must be >= 1 and --train-epochs >= 0")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
     return args
 
 

@@ -33,3 +33,6 @@ def test_bad_arguments_name_the_option(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         sensitivity.parse_args(["--train-epochs", "-1"])
     assert "--train-epochs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        sensitivity.parse_args(["--seed", "-1"])
+    assert "--seed must be in [0, " in capsys.readouterr().err

@@ -88,11 +88,13 @@ class Ranker(Discriminator):
     def logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """γ α(s | U) for ``LongTensor[B, seq_len]``, U drawn now (dropout on the features while training)."""
         tokens = check_tokens("tokens", tokens, self.vocab_size, exact_len=self.seq_len, device=self.device)
-        p = 1.0 - self.dropout_keep_prob
-        drop = lambda x: F.dropout(x, p=p, training=self.training)  # noqa: E731
-        references = drop(self._unit_features(self._draw_real(self.reference_size)))
+        references = self._dropped(self._unit_features(self._draw_real(self.reference_size)))
         reference = F.normalize(references, dim=-1).mean(dim=0)
-        return self.gamma * (F.normalize(drop(self._unit_features(tokens)), dim=-1) @ reference)
+        return self.gamma * (F.normalize(self._dropped(self._unit_features(tokens)), dim=-1) @ reference)
+
+    def _dropped(self, features: torch.Tensor) -> torch.Tensor:
+        """D's dropout on the features while training (Texygen's ranker drops the references' too)."""
+        return F.dropout(features, p=1.0 - self.dropout_keep_prob, training=self.training)
 
     def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The ranker's loss (:func:`ranking_loss`) on a batch of real (label 1) and generated (0) sequences."""
