@@ -383,7 +383,7 @@ def register_policy_aliases() -> None:
 
     ``PPO("GeneratorPolicy", env)`` and an RL Zoo yaml's ``policy: GeneratorPolicy`` then work.
     Adds the name to ``PPO``, ``A2C`` and, when sb3-contrib is installed, ``TRPO``'s ``policy_aliases``;
-    run on ``import agents``.
+    run when this module is imported, and by ``import agents`` (:mod:`agents`).
     """
     from stable_baselines3 import A2C, PPO
 
@@ -396,3 +396,6 @@ def register_policy_aliases() -> None:
         algorithms.append(TRPO)
     for algorithm in algorithms:
         algorithm.policy_aliases.setdefault("GeneratorPolicy", GeneratorPolicy)
+
+
+register_policy_aliases()  # PPO("GeneratorPolicy", env), as RL Zoo's yaml names it

@@ -8,17 +8,37 @@ kept for reuse (faster Monte Carlo rollouts on the CPU) calls
 (a library object never changes the process's allocator).
 """
 
+from __future__ import annotations
+
 from gymnasium.envs.registration import register, registry
 
-from seqgan_gym import _malloc  # noqa: F401  (reads SEQGAN_GYM_KEEP_FREED_MEMORY; changes nothing)
-from seqgan_gym.discriminator import Discriminator
-from seqgan_gym.envs import TextGenerationEnv, TextGenerationVectorEnv, TokenGenerationEnv, TokenGenerationVectorEnv
-from seqgan_gym.generator import LSTMGenerator, TokenLSTM
-from seqgan_gym.metrics import BLEUScorer, bleu, nll_oracle, nll_test, self_bleu
-from seqgan_gym.oracle import OracleLSTM
-from seqgan_gym.rollout import MonteCarloQEstimator
-from seqgan_gym.text import TextCorpus, Vocabulary
-from seqgan_gym.wrappers import MonteCarloRewardVectorWrapper, MonteCarloRewardWrapper
+# Read the package's environment switches (a bad value fails the import, by name) and note this
+# process's id (a forked worker then knows it is one); neither imports torch or changes anything.
+from seqgan_gym import _env, _fork  # noqa: F401
+from seqgan_gym._lazy import lazy_names
+
+#: Each public name and the module that defines it, imported on first use (PEP 562) so that
+#: ``import seqgan_gym`` (the env registration, ``seqgan-gym --help``) does not import torch.
+_PUBLIC: dict[str, str] = {
+    "BLEUScorer": "seqgan_gym.metrics",
+    "Discriminator": "seqgan_gym.discriminator",
+    "LSTMGenerator": "seqgan_gym.generator",
+    "MonteCarloQEstimator": "seqgan_gym.rollout",
+    "MonteCarloRewardVectorWrapper": "seqgan_gym.wrappers",
+    "MonteCarloRewardWrapper": "seqgan_gym.wrappers",
+    "OracleLSTM": "seqgan_gym.oracle",
+    "TextCorpus": "seqgan_gym.text",
+    "TextGenerationEnv": "seqgan_gym.envs",
+    "TextGenerationVectorEnv": "seqgan_gym.envs",
+    "TokenGenerationEnv": "seqgan_gym.envs",
+    "TokenGenerationVectorEnv": "seqgan_gym.envs",
+    "TokenLSTM": "seqgan_gym.generator",
+    "Vocabulary": "seqgan_gym.text",
+    "bleu": "seqgan_gym.metrics",
+    "nll_oracle": "seqgan_gym.metrics",
+    "nll_test": "seqgan_gym.metrics",
+    "self_bleu": "seqgan_gym.metrics",
+}
 
 __version__ = "0.1.0"
 
@@ -35,23 +55,7 @@ if "SeqGAN-Text-v0" not in registry:
         vector_entry_point="seqgan_gym.envs:TextGenerationVectorEnv",
     )
 
-__all__ = [
-    "BLEUScorer",
-    "Discriminator",
-    "LSTMGenerator",
-    "MonteCarloQEstimator",
-    "MonteCarloRewardVectorWrapper",
-    "MonteCarloRewardWrapper",
-    "OracleLSTM",
-    "TextCorpus",
-    "TextGenerationEnv",
-    "TextGenerationVectorEnv",
-    "TokenGenerationEnv",
-    "TokenGenerationVectorEnv",
-    "TokenLSTM",
-    "Vocabulary",
-    "bleu",
-    "nll_oracle",
-    "nll_test",
-    "self_bleu",
-]
+__all__ = sorted(_PUBLIC)
+
+
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)

@@ -14,15 +14,18 @@ The float operations are nltk's own (the same divisions, ``math.log``, ``math.fs
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from seqgan_gym._checks import check_int
+if TYPE_CHECKING:
+    import torch
+
+from seqgan_gym._checks import check_int, is_tensor
 
 #: ``SmoothingFunction().method1``'s epsilon: the numerator given to a precision with no match.
 EPSILON = 0.1
@@ -43,7 +46,7 @@ def as_sequences(name: str, value: Any) -> list[Tokens]:
     of python ints), or an iterable of sequences, each a list/tuple of hashable tokens (``str``
     words, ints) or a 1-D integer array/tensor. Sequences may differ in length and be empty.
     """
-    if isinstance(value, (torch.Tensor, np.ndarray)):
+    if isinstance(value, np.ndarray) or is_tensor(value):
         return [tuple(row) for row in _integer_rows(name, value, ndim=2)]
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
@@ -52,7 +55,7 @@ def as_sequences(name: str, value: Any) -> list[Tokens]:
         )
     sequences = []
     for i, seq in enumerate(value):
-        if isinstance(seq, (torch.Tensor, np.ndarray)):
+        if isinstance(seq, np.ndarray) or is_tensor(seq):
             sequences.append(tuple(_integer_rows(f"{name}[{i}]", seq, ndim=1)))
         elif isinstance(seq, (str, bytes)):
             raise TypeError(f"{name}[{i}] must be a sequence of tokens, got a {type(seq).__name__}: split it first")
@@ -65,7 +68,8 @@ def as_sequences(name: str, value: Any) -> list[Tokens]:
 
 def _integer_rows(name: str, value: np.ndarray | torch.Tensor, ndim: int) -> list:
     """``value.tolist()`` after checking that it is an ``ndim``-D integer array or tensor."""
-    if isinstance(value, torch.Tensor):
+    if not isinstance(value, np.ndarray):  # a torch.Tensor, so torch is imported
+        torch = sys.modules["torch"]
         integer = not (value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool)
     else:
         integer = np.issubdtype(value.dtype, np.integer)

@@ -1,4 +1,8 @@
-"""Argument checks shared by the package: clear errors that name the argument."""
+"""Argument checks shared by the package: clear errors that name the argument.
+
+torch is imported inside the checks of tensors only: configurations and the command lines' parsers
+use the rest, and ``seqgan-gym --help`` answers without loading torch.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ import contextlib
 import math
 import numbers
 import os
-from collections.abc import Iterator
-from typing import Any
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 # Caps on what an argument or a file may ask for: far above any real use (the paper: T = 20,
 # V = 5,000; COCO: T = 35), low enough that a typo or a forged file fails at once, with the numbers,
@@ -22,8 +29,16 @@ MAX_SEQ_LEN = 10_000
 MAX_VOCAB_SIZE = 10_000_000
 #: The most sequences one argument may ask to draw at once (e.g. ``n_negatives``, ``n_real``).
 MAX_N_SEQUENCES = 10_000_000
+#: Seed of the default benchmark oracle of ``SeqGAN-Oracle-v0`` (:meth:`seqgan_gym.oracle.OracleLSTM.seeded`).
+DEFAULT_ORACLE_SEED = 2017
 #: Below this many bytes an allocation is not checked against the memory available (cheap and harmless).
 _MEMORY_CHECK_FLOOR = 256 * 2**20
+
+
+def is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a ``torch.Tensor``, without importing torch (if it is not imported, nothing is one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -67,8 +82,33 @@ def check_float(
     return number
 
 
-# torch has no min/max for these (``"min_all" not implemented for 'UInt16'``): checked in numpy, then widened.
-_WIDE_UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
+def check_unit_interval(name: str, value: Any, what: str = "a probability") -> float:
+    """``value`` as a float in [0, 1], or a ``ValueError`` that says ``name`` must be ``what`` in [0, 1]."""
+    try:
+        return check_float(name, value, 0, 1)
+    except ValueError:
+        raise ValueError(f"{name} must be {what} in [0, 1], got {value!r}") from None
+
+
+#: What ``Discriminator(precision=...)`` accepts.
+D_PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
+
+
+def check_filters(
+    filter_sizes: Sequence[int], num_filters: Sequence[int], seq_len: int, prefix: str = ""
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The discriminator's filter widths and counts as tuples, or an error naming ``prefix + "filter_sizes"``."""
+    filter_sizes, num_filters = tuple(filter_sizes), tuple(num_filters)
+    if not filter_sizes or len(filter_sizes) != len(num_filters):
+        raise ValueError(
+            f"{prefix}filter_sizes and {prefix}num_filters must be non-empty and of equal length, got "
+            f"{len(filter_sizes)} and {len(num_filters)}"
+        )
+    for width in filter_sizes:
+        check_int(f"each of {prefix}filter_sizes", width, minimum=1, maximum=seq_len)
+    for count in num_filters:
+        check_int(f"each of {prefix}num_filters", count, minimum=1)
+    return filter_sizes, num_filters
 
 
 def _token_range_error(name: str, vocab_size: int, low: int, high: int) -> ValueError:
@@ -98,7 +138,11 @@ def check_tokens(
     ``L`` must be ``exact_len`` when given, else between 1 and ``max_len``; with ``nonempty``,
     ``n >= 1``.
     """
-    if isinstance(tokens, torch.Tensor) and tokens.dtype in _WIDE_UNSIGNED:
+    import torch
+
+    # torch has no min/max for these (``"min_all" not implemented for 'UInt16'``): checked in numpy, then widened.
+    wide_unsigned = (torch.uint16, torch.uint32, torch.uint64)
+    if isinstance(tokens, torch.Tensor) and tokens.dtype in wide_unsigned:
         tokens = torch.from_numpy(_unsigned_as_int64(name, tokens.cpu().numpy(), vocab_size))
     elif not isinstance(tokens, torch.Tensor):
         try:
@@ -163,8 +207,8 @@ def check_memory(what: str, n_bytes: int) -> None:
 
 def all_finite(tree: Any) -> bool:
     """Whether every float in ``tree`` (tensors, arrays, floats in nested dicts, lists and tuples) is finite."""
-    if isinstance(tree, torch.Tensor):
-        return not (tree.is_floating_point() or tree.is_complex()) or bool(torch.isfinite(tree).all())
+    if is_tensor(tree):
+        return not (tree.is_floating_point() or tree.is_complex()) or bool(tree.isfinite().all())
     if isinstance(tree, np.ndarray):
         return tree.dtype.kind not in "fc" or bool(np.isfinite(tree).all())
     if isinstance(tree, float):
@@ -185,7 +229,7 @@ def describe_non_finite(value: torch.Tensor | np.ndarray | float) -> str:
     """A short account of the NaNs and infinities in ``value``, for an error message (the failure path only)."""
     if isinstance(value, float):
         return repr(value)
-    array = value.detach().cpu().double().numpy() if isinstance(value, torch.Tensor) else np.asarray(value, float)
+    array = value.detach().cpu().double().numpy() if is_tensor(value) else np.asarray(value, float)
     n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
     if array.ndim == 0:
         return repr(float(array))
@@ -208,6 +252,8 @@ def check_device(device: torch.device | str, name: str = "device") -> torch.devi
     torch itself accepts ``"cuda"`` on a CPU-only build and fails later, deep inside, with an
     ``AssertionError``; a device that is not there is refused here with what is available.
     """
+    import torch
+
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as err:

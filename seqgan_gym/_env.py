@@ -24,3 +24,11 @@ def env_flag(name: str, default: bool) -> bool:
         return False
     allowed = ", ".join(_ON + _OFF)
     raise ValueError(f"environment variable {name}={os.environ[name]!r}: allowed values are {allowed}")
+
+
+# Read when the package is imported, so that a value that is not a switch fails ``import seqgan_gym``
+# by name instead of being ignored until the module that uses it is first imported.
+#: ``SEQGAN_GYM_KEEP_FREED_MEMORY``: whether :func:`seqgan_gym._malloc.keep_freed_memory` may change the allocator.
+KEEP_FREED_MEMORY: bool = env_flag("SEQGAN_GYM_KEEP_FREED_MEMORY", default=True)
+#: ``SEQGAN_GYM_ONEDNN_MATMUL``: whether float32 CPU products may go through oneDNN (:mod:`seqgan_gym._matmul`).
+ONEDNN_MATMUL: bool = env_flag("SEQGAN_GYM_ONEDNN_MATMUL", default=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-import torch
-
+#: The process that imported seqgan-gym (``import seqgan_gym`` imports this module, torch or not).
 _importing_pid = os.getpid()
 
 
@@ -22,5 +21,7 @@ def single_thread_if_forked() -> None:
     global _importing_pid
     pid = os.getpid()
     if pid != _importing_pid:
+        import torch  # loaded already: the env that calls this is built on it
+
         torch.set_num_threads(1)
         _importing_pid = pid  # once per process: a worker may raise it again on purpose

@@ -11,8 +11,8 @@ high-water mark itself is unchanged.
 Importing ``seqgan_gym`` does not call :func:`keep_freed_memory`: it changes the whole process's
 allocator, so the programs that want it (the command lines, the trainer) call it themselves. Set
 the environment variable ``SEQGAN_GYM_KEEP_FREED_MEMORY=0`` (or ``false``, ``no``, ``off``) to
-make the call leave the allocator as it is. The variable is read when this module is imported
-(``import seqgan_gym`` imports it), so a value that is not a switch fails the import with a
+make the call leave the allocator as it is. The variable is read when the package is imported
+(:mod:`seqgan_gym._env`), so a value that is not a switch fails the import with a
 :class:`ValueError` naming it instead of being ignored until a program calls.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import ctypes
 import functools
 
-from seqgan_gym._env import env_flag
+from seqgan_gym._env import KEEP_FREED_MEMORY
 
 # mallopt parameters, from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
@@ -32,7 +32,7 @@ TRIM_THRESHOLD = 1 << 30
 #: Extra space taken from the kernel whenever the heap grows (fewer, larger grows).
 TOP_PAD = 64 << 20
 #: Whether :func:`keep_freed_memory` may change the allocator: ``SEQGAN_GYM_KEEP_FREED_MEMORY``, default on.
-ENABLED: bool = env_flag("SEQGAN_GYM_KEEP_FREED_MEMORY", default=True)
+ENABLED: bool = KEEP_FREED_MEMORY
 
 
 @functools.cache

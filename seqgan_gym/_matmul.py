@@ -19,11 +19,11 @@ import functools
 
 import torch
 
-from seqgan_gym._env import env_flag
+from seqgan_gym._env import ONEDNN_MATMUL
 
 #: Whether float32 CPU products may go through oneDNN (default: yes, unless
 #: ``SEQGAN_GYM_ONEDNN_MATMUL=0``, ``false``, ``no`` or ``off``). Read at every call, so it can be switched at run time.
-ENABLED: bool = env_flag("SEQGAN_GYM_ONEDNN_MATMUL", default=True)
+ENABLED: bool = ONEDNN_MATMUL
 
 
 @functools.cache

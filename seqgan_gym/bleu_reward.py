@@ -2,7 +2,7 @@
 
 PG-BLEU, one of the paper's baselines, is SeqGAN's policy gradient with the same Monte Carlo search,
 but each completed sequence is scored by BLEU against the real data instead of by D, and nothing
-is trained adversarially. :class:`BLEUReward` is a :class:`~seqgan_gym.discriminator.SequenceScorer`, so
+is trained adversarially. :class:`BLEUReward` is a :class:`~seqgan_gym.rewards.SequenceScorer`, so
 it goes where D goes: ``gymnasium.make("SeqGAN-Oracle-v0", discriminator=BLEUReward(...))`` gives
 the env's terminal reward and the wrapper's Q_t as BLEU.
 """

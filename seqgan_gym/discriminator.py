@@ -7,24 +7,34 @@ For a sequence ``Y = y_1 .. y_T`` with embeddings ``x_1 .. x_T`` (docs/design.md
     t = σ(z H_t + b_t)   z' = t ⊙ relu(z H + b) + (1 - t) ⊙ z                  (one highway layer)
     D(Y) = softmax(dropout(z') W_out + b_out)[1]                                  (class 1 = real)
 
-Read top to bottom: the paper's settings, :class:`SequenceScorer` (what the environments ask of
-D), then :class:`Discriminator`: its layers, the training pass (:meth:`~Discriminator.forward`,
-:meth:`~Discriminator.loss`) and the scoring pass (:meth:`~Discriminator.prob_real`,
-:meth:`~Discriminator.prob_real_completions`). The faster kernels these call (convolutions as
-matmuls, lookup tables, bfloat16) are in :mod:`seqgan_gym._kernels.discriminator`
-(docs/design.md §4); ``seqgan_gym/reference.py`` computes D through ``F.conv1d``.
+Read top to bottom: the paper's settings, then :class:`Discriminator` (a
+:class:`~seqgan_gym.rewards.SequenceScorer`, what the environments ask of D): its layers, the
+training pass (:meth:`~Discriminator.forward`, :meth:`~Discriminator.loss`) and the scoring pass
+(:meth:`~Discriminator.prob_real`, :meth:`~Discriminator.prob_real_completions`). The faster
+kernels these call (convolutions as matmuls, lookup tables, bfloat16) are in
+:mod:`seqgan_gym._kernels.discriminator` (docs/design.md §4); ``seqgan_gym/reference.py`` computes D through
+``F.conv1d``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_float, check_int, check_memory, check_tokens
+from seqgan_gym._checks import (
+    D_PRECISIONS,
+    MAX_SEQ_LEN,
+    MAX_VOCAB_SIZE,
+    check_filters,
+    check_float,
+    check_int,
+    check_memory,
+    check_tokens,
+)
 from seqgan_gym._kernels import chunks
 from seqgan_gym._kernels.discriminator import (
     bfloat16_is_faster,
@@ -38,51 +48,6 @@ from seqgan_gym._kernels.discriminator import (
 #: Filter widths and filter counts of the paper's discriminator.
 PAPER_FILTER_SIZES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_NUM_FILTERS: tuple[int, ...] = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
-
-#: What ``Discriminator(precision=...)`` accepts.
-D_PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
-
-
-def check_filters(
-    filter_sizes: Sequence[int], num_filters: Sequence[int], seq_len: int, prefix: str = ""
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The discriminator's filter widths and counts as tuples, or an error naming ``prefix + "filter_sizes"``."""
-    filter_sizes, num_filters = tuple(filter_sizes), tuple(num_filters)
-    if not filter_sizes or len(filter_sizes) != len(num_filters):
-        raise ValueError(
-            f"{prefix}filter_sizes and {prefix}num_filters must be non-empty and of equal length, got "
-            f"{len(filter_sizes)} and {len(num_filters)}"
-        )
-    for width in filter_sizes:
-        check_int(f"each of {prefix}filter_sizes", width, minimum=1, maximum=seq_len)
-    for count in num_filters:
-        check_int(f"each of {prefix}num_filters", count, minimum=1)
-    return filter_sizes, num_filters
-
-
-@runtime_checkable
-class SequenceScorer(Protocol):
-    """What scores a complete sequence in [0, 1] for the env's terminal reward and the Monte Carlo search.
-
-    The paper's :class:`Discriminator` (D(Y), trained against the generator) is one; PG-BLEU's
-    :class:`~seqgan_gym.bleu_reward.BLEUReward` (BLEU against the real set, fixed) is another.
-    """
-
-    vocab_size: int
-    seq_len: int
-
-    @property
-    def device(self) -> torch.device: ...
-
-    def to(self, device: torch.device | str) -> SequenceScorer: ...
-
-    def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``Tensor[n]`` in [0, 1] for ``LongTensor[n, seq_len]``."""
-        ...
-
-    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor) -> torch.Tensor:
-        """The score of N completions of each prefix: ``[B, t]`` and ``[B * N, seq_len - t]`` -> ``Tensor[B * N]``."""
-        ...
 
 
 class Discriminator(nn.Module):

@@ -18,11 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqgan_gym._checks import check_memory, describe_non_finite
+from seqgan_gym._checks import DEFAULT_ORACLE_SEED, check_memory, describe_non_finite
 from seqgan_gym.generator import TokenLSTM
-
-#: Seed of the default benchmark oracle of ``SeqGAN-Oracle-v0``.
-DEFAULT_ORACLE_SEED = 2017
 
 #: The arrays of the paper's pickle, in file order (gate o is "og" in the reference code).
 PAPER_ARRAY_NAMES: tuple[str, ...] = (

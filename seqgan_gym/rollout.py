@@ -17,9 +17,8 @@ from __future__ import annotations
 import torch
 
 from seqgan_gym._checks import check_int
-from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.generator import LSTMState, TokenLSTM
-from seqgan_gym.rewards import RewardFunction, check_reward_function, mean_reward
+from seqgan_gym.rewards import RewardFunction, SequenceScorer, check_reward_function, mean_reward
 
 
 class MonteCarloQEstimator:

@@ -35,12 +35,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_int
+if TYPE_CHECKING:
+    import torch
+
+from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_int, is_tensor
 from seqgan_gym.tokenizers import Tokenizer, TokenizerSpec, WhitespaceTokenizer, make_tokenizer, tokenizer_from_dict
 
 EOS = "<eos>"
@@ -278,6 +280,8 @@ class TextCorpus:
 
     def real_data(self) -> torch.Tensor:
         """The training sentences as ``LongTensor[n, T]``, each padded with ``<eos>`` (id 0)."""
+        import torch  # only here: a corpus loads, splits and encodes without it
+
         return torch.tensor([self.vocabulary.encode(s, self.seq_len) for s in self.train], dtype=torch.long)
 
     def to_tokens(self, samples: Any) -> list[list[str]]:
@@ -314,7 +318,7 @@ class TextCorpus:
 
 def _rows(samples: Any) -> list[Any]:
     """The rows of token ids ``[n, T]`` (tensor, array or nested sequences) as lists."""
-    return samples.tolist() if isinstance(samples, (torch.Tensor, np.ndarray)) else list(samples)
+    return samples.tolist() if isinstance(samples, np.ndarray) or is_tensor(samples) else list(samples)
 
 
 def data_file(name: str) -> Path:

@@ -9,10 +9,10 @@ import torch
 from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from seqgan_gym.bleu_reward import BLEUReward
-from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.metrics import BLEUScorer
 from seqgan_gym.oracle import OracleLSTM
+from seqgan_gym.rewards import SequenceScorer
 from seqgan_gym.sb3 import make_sb3_vec_env
 
 V, T = 12, 6

@@ -10,6 +10,7 @@ import pytest
 
 import agents.cli.evaluate
 import agents.cli.generate
+import agents.experiment.generate
 from agents.cli import evaluate, generate
 from seqgan_gym.oracle import OracleLSTM
 
@@ -29,7 +30,7 @@ def test_generate_bounds_n_and_stops_cleanly_on_ctrl_c(tmp_path: Path, capsys, m
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(agents.cli.generate, "generate", interrupted)
+    monkeypatch.setattr(agents.experiment.generate, "generate", interrupted)  # imported by the command when it runs
     with pytest.raises(SystemExit) as info:
         generate.main([str(tmp_path), "--n", "5"])
     assert "interrupted" in _one_line(capsys, info, 130)

@@ -15,7 +15,11 @@ def _module_name(path: Path) -> str:
 
 
 def _imports(path: Path, modules: set[str]) -> set[str]:
-    """The library modules ``path`` imports anywhere (inside functions too), except under ``TYPE_CHECKING``."""
+    """The library modules ``path`` imports anywhere (inside functions too), except under ``TYPE_CHECKING``.
+
+    Lazy imports count: ``importlib.import_module("a.b")`` and a package's table of public names,
+    ``_PUBLIC = {"Name": "a.b", ...}`` (imported on first use by its ``__getattr__``).
+    """
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -28,6 +32,12 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
                     found.add(name if name in modules else child.module)
             elif isinstance(child, ast.Import):
                 found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.Call) and ast.unparse(child.func).endswith("import_module") and child.args:
+                if isinstance(child.args[0], ast.Constant):
+                    found.add(str(child.args[0].value))
+            elif isinstance(child, (ast.Assign, ast.AnnAssign)) and "_PUBLIC" in ast.unparse(child).split("=")[0]:
+                if isinstance(child.value, ast.Dict):
+                    found.update(str(v.value) for v in child.value.values if isinstance(v, ast.Constant))
             visit(child)
 
     visit(ast.parse(path.read_text(encoding="utf-8")))

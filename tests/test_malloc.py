@@ -14,9 +14,12 @@ import pytest
 
 # Allocate, touch and free a 64 MB tensor a few times (glibc may alternate between two blocks at
 # first), then count the page faults of doing it twice more. {call} is where keep_freed_memory()
-# is called, or not.
+# is called, or not. The trainer's modules are loaded first, as they are in a run by the time it rolls
+# out: the reuse depends on the heap's layout. With torch alone loaded, a small block lands after each
+# freed 64 MB block and torch's 64-byte-aligned request for the next one is a little larger than it,
+# so every block is new (measured: each address 64 MB above the last, the heap growing).
 _SCRIPT = """
-import resource, torch, seqgan_gym
+import resource, torch, seqgan_gym, agents.experiment.seqgan
 from seqgan_gym._malloc import keep_freed_memory
 applied = {call}
 def touch():

@@ -11,7 +11,8 @@ import torch
 
 from agents.experiment.config import PRESETS
 from agents.pretraining import mle_epoch, mle_optimizer
-from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch, scheduled_sampling_loss
+from agents.sampling_schedule import SamplingSchedule
+from agents.scheduled_sampling import scheduled_sampling_epoch, scheduled_sampling_loss
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
 

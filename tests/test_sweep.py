@@ -179,6 +179,20 @@ def test_ctrl_c_stops_a_sweep_with_one_line_saying_how_to_continue(tmp_path: Pat
     assert "Traceback" not in err and "stopped with" in last and f"--resume --out {out}" in last, err[-2000:]
 
 
+def test_a_ray_that_cannot_start_is_one_line_and_leaves_no_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")  # Ray's session folder would have to be made under a file
+    out = tmp_path / "sweep"
+    env = {**os.environ, "RAY_TMPDIR": str(blocker / "ray_tmp"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *_argv(tmp_path, out)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.startswith("seqgan-gym sweep: error: Ray could not start: ") and "RAY_TMPDIR" in done.stderr
+    assert not out.exists()  # nothing was written: the same command runs once Ray can start
+
+
 def test_an_optuna_search_with_asha_ranks_its_trials(tmp_path: Path, local_ray: None) -> None:
     """Optuna picks the points (integers for a count), ASHA may stop trials early; the table ranks them."""
     tune = ["--tune", "generator_lr=1e-3:1e-1:log", "--tune", "n_rollouts=1:4", "--num-samples", "2"]

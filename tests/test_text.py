@@ -16,7 +16,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from agents import REINFORCE
 from agents.callbacks import DiscriminatorTrainingCallback, RolloutPolicySync
 from agents.pretraining import mle_optimizer
-from agents.scheduled_sampling import SamplingSchedule, scheduled_sampling_epoch
+from agents.sampling_schedule import SamplingSchedule
+from agents.scheduled_sampling import scheduled_sampling_epoch
 from seqgan_gym import TextCorpus, TextGenerationEnv, TextGenerationVectorEnv, Vocabulary
 from seqgan_gym.bleu_reward import BLEUReward
 from seqgan_gym.discriminator import Discriminator

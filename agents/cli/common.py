@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agents.experiment.checkpoint import CHECKPOINT_NAME
+# Only what builds the parsers is imported here (no torch: ``--help`` answers at once); what runs a
+# command is imported where it is used.
 from agents.experiment.config import MAX_SEED, PRESETS, SeqGANConfig
 from seqgan_gym._io import LOCK_NAME, FolderInUseError, folder_lock
-from seqgan_gym.sampling import check_temperature
-from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -158,6 +157,8 @@ def int_in_range(minimum: int, maximum: int) -> Callable[[str], int]:
 
 def temperature(text: str) -> float:
     """An argparse ``type`` for a sampling temperature τ > 0."""
+    from seqgan_gym.sampling import check_temperature
+
     try:
         return check_temperature(float(text))
     except ValueError:
@@ -166,6 +167,8 @@ def temperature(text: str) -> float:
 
 def corpus_name(text: str) -> str:
     """An argparse ``type`` for a corpus: a built-in one, or a readable UTF-8 text file (checked by loading it)."""
+    from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus
+
     if text in BUILTIN_CORPORA:
         return text
     try:
@@ -212,6 +215,7 @@ def print_row(row: dict[str, Any]) -> None:
 
 def claim_run_folder(prog: str, out: Path, option: str, new_run: bool, stack: contextlib.ExitStack) -> None:
     """Lock ``out`` for the whole run; a new run only into a new or empty folder."""
+    from agents.experiment.checkpoint import CHECKPOINT_NAME
 
     def check_empty() -> None:
         if (out / CHECKPOINT_NAME).exists():

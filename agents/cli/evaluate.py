@@ -20,9 +20,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from agents.cli.common import (
     MAX_SAMPLES,
@@ -36,14 +34,13 @@ from agents.cli.common import (
     seed,
     temperature,
 )
-from agents.experiment.checkpoint import CheckpointError
-from agents.experiment.generate import GENERATORS, load_run_generator
-from agents.experiment.run_benchmark import RunBenchmark
-from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
+from agents.experiment.config import GENERATORS
 from seqgan_gym._io import atomic_write_json
-from seqgan_gym.metrics import BLEUScorer, nll_oracle, nll_test, self_bleu
-from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus, read_lines
+
+# torch and the models are imported where a score is computed: ``--help`` and bad arguments answer at once.
+if TYPE_CHECKING:
+    import torch
 
 PROG = program("evaluate", "evaluate.py")
 
@@ -53,6 +50,8 @@ def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:
 
     :raises ValueError: a line that is not ``seq_len`` integers in range, naming the line.
     """
+    import torch
+
     rows = []
     for number, line in enumerate(read_lines(Path(path), "--samples"), start=1):
         try:
@@ -69,6 +68,9 @@ def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:
 
 def text_scores(words: list[list[str]], corpus: TextCorpus) -> dict[str, float]:
     """BLEU-2..5 of ``words`` (one list of words per sample) against the test set, Self-BLEU-2..4 among them."""
+    from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
+    from seqgan_gym.metrics import BLEUScorer, self_bleu
+
     references = corpus.bleu_references()
     scores = {f"bleu{n}": BLEUScorer(references, max_n=n).score(words) for n in BLEU_ORDERS}
     scores.update({f"self_bleu{n}": self_bleu(words, max_n=n) for n in SELF_BLEU_ORDERS})
@@ -77,6 +79,12 @@ def text_scores(words: list[list[str]], corpus: TextCorpus) -> dict[str, float]:
 
 def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     """The scores of a run's samples: its generator's, or those of ``--samples`` on its benchmark."""
+    import torch
+
+    from agents.experiment.generate import load_run_generator
+    from agents.experiment.run_benchmark import RunBenchmark
+    from seqgan_gym.metrics import nll_oracle, nll_test
+
     generator, config, _ = load_run_generator(args.run, args.which)
     benchmark = RunBenchmark.load(config)
     scores: dict[str, Any] = {"run": str(args.run), "which": args.which}
@@ -109,6 +117,9 @@ def _words(path: str) -> list[list[str]]:
 
 def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
     """The scores of ``--samples`` with no run: on ``--corpus`` (text) or ``--oracle-file`` (token ids)."""
+    from seqgan_gym.metrics import nll_oracle
+    from seqgan_gym.oracle import OracleLSTM
+
     scores: dict[str, Any] = {"samples": args.samples}
     if args.corpus is not None:
         corpus = TextCorpus.load(args.corpus, test_corpus=args.test_corpus)
@@ -157,6 +168,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    from agents.experiment.checkpoint import CheckpointError
+    from seqgan_gym.oracle import OracleLoadError
+
     try:
         scores = evaluate_run(args) if args.run is not None else evaluate_file(args)
     except (CheckpointError, OracleLoadError, ValueError, ImportError) as err:

@@ -15,8 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from agents.cli.common import MAX_SAMPLES, OneLineParser, bad_input, int_in_range, program, seed, temperature
-from agents.experiment.checkpoint import CheckpointError
-from agents.experiment.generate import GENERATORS, generate
+from agents.experiment.config import GENERATORS
 
 PROG = program("generate", "generate.py")
 
@@ -35,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> list[str]:
     args = build_parser().parse_args(argv)
+    from agents.experiment.checkpoint import CheckpointError
+    from agents.experiment.generate import generate
+
     try:
         lines = generate(args.run, args.n, seed=args.seed, temperature=args.temperature, which=args.which)
         for line in lines:

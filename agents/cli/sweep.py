@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.merge is not None:
         return merge(args.merge, args.out)
     try:
-        from agents.sweeps.ray_sweep import SweepStopped, run_sweep
+        from agents.sweeps.ray_sweep import RayStartError, SweepStopped, run_sweep
     except ImportError:
         sys.stderr.write(f"{PROG}: error: the sweep needs Ray Tune: pip install -e .[ray]\n")
         raise SystemExit(2) from None
@@ -234,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except (ConnectionError, ValueError) as err:
         sys.stderr.write(f"{PROG}: error: {' '.join(str(err).splitlines())}\n")
         raise SystemExit(2) from None
+    except RayStartError as err:  # this machine, not the arguments: nothing ran, so there is nothing to resume
+        sys.stderr.write(f"{PROG}: error: {err}\n")
+        raise SystemExit(1) from None
     except SweepStopped as err:  # Ctrl-C: what finished is kept, the rest continues
         sys.stderr.write(f"{PROG}: {err}; continue with --resume --out {args.out}\n")
         raise SystemExit(130) from None

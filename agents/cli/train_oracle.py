@@ -32,9 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-import torch
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import seqgan_gym
 from agents.cli.common import (
@@ -54,21 +52,15 @@ from agents.cli.common import (
     seed,
     stop_after_this_unit,
 )
-from agents.experiment.seqgan import (
-    CHECKPOINT_NAME,
-    PRESETS,
-    CheckpointError,
-    RunFolderError,
-    SeqGANConfig,
-    SeqGANTrainer,
-    load_checkpoint,
-    resolve_device,
-)
+from agents.experiment.config import PRESETS, SeqGANConfig
 from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN, MAX_VOCAB_SIZE
 from seqgan_gym._io import FolderInUseError
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.oracle import OracleLoadError, OracleLSTM
 from seqgan_gym.rewards import get_reward
+
+# torch, the trainer and the oracle are imported where a run needs them: ``--help`` answers at once.
+if TYPE_CHECKING:
+    from agents.experiment.seqgan import SeqGANTrainer
 
 PROG = program("train-oracle", "train_oracle.py")
 
@@ -91,6 +83,8 @@ def _seconds(text: str) -> float:
 
 
 def _device(text: str) -> str:
+    from agents.experiment.seqgan import resolve_device
+
     try:
         resolve_device(text)
     except ValueError as err:
@@ -182,6 +176,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.out = Path("results") / args.preset
     args.oracle_vocab_size = None
     if args.oracle_file is not None:  # the oracle's vocabulary is the run's: read it from the file now
+        from seqgan_gym.oracle import OracleLoadError, OracleLSTM
+
         try:
             args.oracle_vocab_size = OracleLSTM.from_paper_file(args.oracle_file).vocab_size
         except OracleLoadError as err:
@@ -256,6 +252,8 @@ def describe_schedule(cfg: SeqGANConfig) -> str:
 
 def _last_checkpoint(out: Path) -> str | None:
     """``"unit N of M"`` of the checkpoint in ``out``, or None if there is none to resume."""
+    from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+
     try:
         state = load_checkpoint(out / CHECKPOINT_NAME)
     except CheckpointError:
@@ -279,6 +277,9 @@ def _resume_advice(out: Path, args: argparse.Namespace) -> str:
 
 def _start(args: argparse.Namespace, out: Path) -> SeqGANTrainer:
     """The trainer of the run: resumed from ``out``, or new; bad input exits with status 2."""
+    from agents.experiment.seqgan import CheckpointError, SeqGANTrainer
+    from seqgan_gym.oracle import OracleLoadError
+
     if args.resume is not None:
         try:
             trainer = SeqGANTrainer.resume(out, args.device, args.checkpoint_every, on_row=print_row)
@@ -309,6 +310,8 @@ def _interrupted(out: Path, args: argparse.Namespace) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
+    import torch
+
     out: Path = args.resume if args.resume is not None else args.out
     started = time.perf_counter()
     log(f"seqgan-gym {seqgan_gym.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -322,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def _train(trainer: SeqGANTrainer, args: argparse.Namespace, out: Path, started: float) -> dict[str, Any]:
+    from agents.experiment.run_folder import RunFolderError
+
     log(describe_schedule(trainer.config))
     try:
         with stop_after_this_unit(trainer):

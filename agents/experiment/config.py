@@ -10,17 +10,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from agents.scheduled_sampling import PAPER_RATE, SamplingSchedule
+from agents.sampling_schedule import PAPER_RATE, SamplingSchedule
 from seqgan_gym._bleu import SMOOTHINGS
-from seqgan_gym._checks import MAX_N_SEQUENCES, check_float, check_int
-from seqgan_gym.discriminator import D_PRECISIONS, check_filters
-from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
+from seqgan_gym._checks import D_PRECISIONS, DEFAULT_ORACLE_SEED, MAX_N_SEQUENCES, check_filters, check_float, check_int
 from seqgan_gym.rewards import REWARDS
 
 #: The phases of a run, in the order their units run.
 PHASES: tuple[str, ...] = ("mle", "mle_continuation", "d_pretrain", "adversarial", "pg_bleu", "scheduled_sampling")
 #: The largest seed: numpy's generators take seeds below 2**32.
 MAX_SEED = 2**32 - 1
+#: The generators a run folder holds: G_θ (trained by the run's method) and the MLE-only control.
+GENERATORS: tuple[str, ...] = ("method", "mle")
 #: Fields added to :class:`SeqGANConfig` after checkpoints of format 1 were first written, with the value a
 #: config without them meant: such a checkpoint resumes as the run it was.
 LATER_FIELDS: dict[str, Any] = {"corpus": None, "test_corpus": None, "tokenizer": "word"}

@@ -15,15 +15,12 @@ from pathlib import Path
 import torch
 
 from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, check_state, load_checkpoint
-from agents.experiment.config import SeqGANConfig
+from agents.experiment.config import GENERATORS, SeqGANConfig
 from agents.experiment.text_runs import read_vocabulary
 from seqgan_gym._checks import check_int
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.sampling import check_temperature
 from seqgan_gym.text import Vocabulary
-
-#: Which generator of a run to load: G_θ (trained by the run's method) or the MLE-only control.
-GENERATORS = ("method", "mle")
 
 
 def load_run_generator(

@@ -16,11 +16,11 @@ from agents.experiment.config import SeqGANConfig
 from agents.experiment.streams import BLEU_REFERENCE_STREAM, HELD_OUT_SEED, stream_seed
 from agents.experiment.text_runs import held_out_sentences, load_corpus
 from seqgan_gym.bleu_reward import BLEUReward
-from seqgan_gym.discriminator import Discriminator, SequenceScorer
+from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.envs.oracle_benchmark import sample_real_data
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLSTM
-from seqgan_gym.rewards import get_reward, mean_reward
+from seqgan_gym.rewards import SequenceScorer, get_reward, mean_reward
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 from seqgan_gym.text import TextCorpus
 

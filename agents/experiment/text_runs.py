@@ -18,13 +18,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from agents.experiment.config import SeqGANConfig
 from seqgan_gym._io import atomic_write_json
 from seqgan_gym.text import BUILTIN_CORPORA, TextCorpus, Vocabulary
+
+if TYPE_CHECKING:
+    import torch
 
 #: The vocabulary file of a text run's folder.
 VOCABULARY_NAME = "vocabulary.json"
@@ -138,6 +139,8 @@ def held_out_sentences(corpus: TextCorpus, n: int) -> torch.Tensor:
 
     :raises ValueError: no test sentence fits.
     """
+    import torch  # only here: a text run's configuration is read without it
+
     assert corpus.test is not None
     known = set(corpus.vocabulary.tokens)
     rows = [

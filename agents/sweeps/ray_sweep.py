@@ -13,7 +13,9 @@ Needs the ``ray`` extra (``pip install -e .[ray]``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -101,19 +103,43 @@ def check_address(address: str | None) -> None:
         raise ConnectionError(message) from None
 
 
+class RayStartError(RuntimeError):
+    """Ray did not start in this process (its temp folder cannot be made, no shared memory, ...)."""
+
+
 def start_ray(address: str | None = None) -> None:
-    """Start Ray in this process (no ``address``: all its CPUs, no dashboard) or join the cluster at ``address``."""
+    """Start Ray in this process (no ``address``: all its CPUs, no dashboard) or join the cluster at ``address``.
+
+    :raises RayStartError: Ray could not start, with its reason on one line.
+    """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phone-home from a sweep
-    if address is None:
-        ray.init(
-            address="local",
-            num_cpus=os.cpu_count(),
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    else:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    # A private, in-process Ray announces its (enabled) token authentication on stderr at every start:
+    # noise above the sweep's own lines, so it is kept to errors while Ray starts.
+    notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        if address is None:
+            ray.init(
+                address="local",
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except Exception as err:  # Ray raises what its parts raise: OSError, RuntimeError, ConnectionError, ...
+        with contextlib.suppress(Exception):
+            ray.shutdown()  # whatever half-started
+        reason = " ".join(str(err).split()) or type(err).__name__
+        where = os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()
+        raise RayStartError(
+            f"Ray could not start: {type(err).__name__}: {reason} (its session files go under {where}/ray: "
+            "a writable folder with free space, or set RAY_TMPDIR)"
+        ) from err
+    finally:
+        notice.setLevel(level)
 
 
 def run_sweep(
@@ -130,6 +156,7 @@ def run_sweep(
     :param address: ``None`` starts Ray in this process; ``"auto"`` or ``"ray://HOST:PORT"`` joins a cluster.
     :param on_result: called with each result a trial reports (its ``config`` fields merged in).
     :raises ConnectionError: nothing answers at ``address``.
+    :raises RayStartError: Ray could not start here.
     :raises SweepStopped: Ctrl-C stopped it first (it continues with ``resume=True``).
     """
     check_address(address)
@@ -138,16 +165,16 @@ def run_sweep(
         sweep = Sweep.from_dict(json.loads((out / SWEEP_FILE).read_text()))
     elif sweep is None:
         raise ValueError("a new sweep needs its Sweep")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # A checkpoint at every evaluation is the design (resume loses at most one), not a bottleneck to warn of.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     started_here = not ray.is_initialized()  # a caller's Ray (a notebook, a test module) is used, and kept
     if started_here:
-        start_ray(address)
+        start_ray(address)  # before anything is written: a Ray that cannot start leaves ``out`` as it was
     try:
+        if not resume:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(out / SWEEP_FILE, sweep.to_dict())
         trainable = tune.with_resources(seqgan_trial, {"cpu": sweep.cpus_per_trial})
         callbacks = [Progress(on_result)] if on_result is not None else []
         if resume:

@@ -7,7 +7,8 @@ from typing import Protocol, cast
 
 import torch
 
-from seqgan_gym.discriminator import Discriminator, SequenceScorer
+from seqgan_gym.discriminator import Discriminator
+from seqgan_gym.rewards import SequenceScorer
 
 
 class Benchmark(Protocol):
@@ -63,7 +64,7 @@ def build_discriminator(
 ) -> SequenceScorer:
     """The env's D on ``device``: ``discriminator`` checked against V and T, or the paper's CNN from a seed.
 
-    Any :class:`~seqgan_gym.discriminator.SequenceScorer` may stand in for D (PG-BLEU's ``BLEUReward``).
+    Any :class:`~seqgan_gym.rewards.SequenceScorer` may stand in for D (PG-BLEU's ``BLEUReward``).
     :param real_source: what V and T come from, for the error message (``"the oracle"``, a corpus).
     """
     if discriminator is None:

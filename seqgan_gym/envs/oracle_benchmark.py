@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import torch
 
 from seqgan_gym._checks import MAX_N_SEQUENCES, MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_device, check_int, check_memory
-from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.envs.benchmark import build_discriminator
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLSTM
+from seqgan_gym.rewards import SequenceScorer
 
 DEFAULT_VOCAB_SIZE = 5000
 DEFAULT_SEQ_LEN = 20

@@ -12,8 +12,8 @@ from gymnasium import spaces
 
 from seqgan_gym._checks import check_int
 from seqgan_gym._fork import single_thread_if_forked
-from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.envs.benchmark import Benchmark, check_benchmark
+from seqgan_gym.rewards import SequenceScorer
 
 RENDER_MODES: tuple[str, ...] = ("ansi",)
 

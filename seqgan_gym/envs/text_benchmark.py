@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 
 from seqgan_gym._checks import check_device, check_int
-from seqgan_gym.discriminator import SequenceScorer
 from seqgan_gym.envs.benchmark import build_discriminator
+from seqgan_gym.rewards import SequenceScorer
 from seqgan_gym.text import TextCorpus
 from seqgan_gym.tokenizers import TokenizerSpec
 

@@ -2,7 +2,7 @@
 
 SeqGAN's reward (Eq. 4) has two parts, and its successors change one or the other:
 
-* a **scorer** of complete sequences (:class:`~seqgan_gym.discriminator.SequenceScorer`): the paper's
+* a **scorer** of complete sequences (:class:`SequenceScorer`): the paper's
   CNN D, PG-BLEU's BLEU, RankGAN's ranker. One that learns against the generator is a
   :class:`TrainableScorer`: it also has a ``loss`` on a batch of real (label 1) and generated (label 0)
   sequences, which the discriminator-training step minimises whatever the scorer is;
@@ -21,14 +21,42 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+# Annotations only: the registry and the protocols load without torch (configurations and
+# ``seqgan-gym --help`` read REWARDS); the rewards themselves import it.
+if TYPE_CHECKING:
+    import torch
 
-from seqgan_gym.discriminator import Discriminator, SequenceScorer
+    from seqgan_gym.discriminator import Discriminator
 
 #: Scores of the N completions of B prefixes, ``Tensor[B, N]`` -> Q_t, ``Tensor[B]``.
-RewardFunction = Callable[[torch.Tensor], torch.Tensor]
+RewardFunction = Callable[["torch.Tensor"], "torch.Tensor"]
+
+
+@runtime_checkable
+class SequenceScorer(Protocol):
+    """What scores a complete sequence in [0, 1] for the env's terminal reward and the Monte Carlo search.
+
+    The paper's :class:`Discriminator` (D(Y), trained against the generator) is one; PG-BLEU's
+    :class:`~seqgan_gym.bleu_reward.BLEUReward` (BLEU against the real set, fixed) is another.
+    """
+
+    vocab_size: int
+    seq_len: int
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def to(self, device: torch.device | str) -> SequenceScorer: ...
+
+    def prob_real(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``Tensor[n]`` in [0, 1] for ``LongTensor[n, seq_len]``."""
+        ...
+
+    def prob_real_completions(self, prefix: torch.Tensor, suffix: torch.Tensor) -> torch.Tensor:
+        """The score of N completions of each prefix: ``[B, t]`` and ``[B * N, seq_len - t]`` -> ``Tensor[B * N]``."""
+        ...
 
 
 def mean_reward(scores: torch.Tensor) -> torch.Tensor:
