@@ -68,3 +68,31 @@ def test_evaluate_checks_its_json_file_before_scoring_and_a_failed_write_is_one_
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.strip().splitlines()[-1].endswith("No space left on device"), err
     assert "Traceback" not in err
+
+
+def test_evaluate_names_what_is_wrong_once(tmp_path: Path, capsys) -> None:
+    """Each refusal is led by the option (or the run folder) at fault, and says it once."""
+    oracle_file, samples = _oracle_and_samples(tmp_path)
+    short = tmp_path / "short.txt"
+    short.write_text("1 2 3\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    fake = tmp_path / "fake.pkl"
+    fake.write_text("garbage\n")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a man rides a horse\n")
+    cases = [
+        (["--samples", str(short), "--oracle-file", str(oracle_file)], "--samples: line 1 must hold 20 token ids"),
+        (["--samples", str(empty), "--oracle-file", str(oracle_file)], f"--samples: {str(empty)!r} is empty"),
+        (["--samples", str(samples), "--oracle-file", str(fake)], "--oracle-file: oracle file"),
+        (["--samples", str(samples), "--corpus", str(corpus)], "--test-corpus: a --corpus file needs its test"),
+        ([str(tmp_path)], f"{str(tmp_path)!r} holds no run"),
+        ([str(tmp_path), "--samples", str(short)], f"{str(tmp_path)!r} holds no run"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as info:
+            evaluate.main(argv)
+        err = _one_line(capsys, info, 2)
+        assert err.startswith(f"seqgan-gym evaluate: error: {message}"), (argv, err)
+        lead = message.split(":")[0].split(" ")[0]
+        assert err.count(lead) == 1, (argv, err)  # not "--samples: --samples: ..."

@@ -17,8 +17,9 @@ printed, and written as JSON with ``--json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,26 @@ if TYPE_CHECKING:
     import torch
 
 PROG = program("evaluate", "evaluate.py")
+
+
+class Refused(ValueError):
+    """Input that cannot be scored; the message names the option or the run folder at fault, once."""
+
+
+@contextlib.contextmanager
+def blame(where: str) -> Iterator[None]:
+    """Errors inside (bad files, a folder without a run) become :class:`Refused`, their message led by ``where``."""
+    try:
+        yield
+    except Refused:
+        raise
+    except (ValueError, ImportError) as err:  # a checkpoint's and the oracle loader's errors are ValueErrors
+        raise Refused(led_by(where, str(err))) from None
+
+
+def led_by(where: str, message: str) -> str:
+    """``message`` led by ``where``, unless it names it already (``--samples: line 3 ...``, ``'RUN' holds no run``)."""
+    return message if message.startswith(f"{where}: ") or repr(where) in message else f"{where}: {message}"
 
 
 def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:
@@ -85,8 +106,9 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     from agents.experiment.run_benchmark import RunBenchmark
     from seqgan_gym.metrics import nll_oracle, nll_test
 
-    generator, config, _ = load_run_generator(args.run, args.which)
-    benchmark = RunBenchmark.load(config)
+    with blame(str(args.run)):
+        generator, config, _ = load_run_generator(args.run, args.which)
+        benchmark = RunBenchmark.load(config)
     scores: dict[str, Any] = {"run": str(args.run), "which": args.which}
     if args.samples is None:
         stream = torch.Generator().manual_seed(args.seed)
@@ -98,11 +120,13 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
         scores["samples"] = args.samples
     if benchmark.corpus is not None:
         corpus = benchmark.corpus
-        words = corpus.bleu_words(samples) if samples is not None else _words(args.samples)
+        with blame("--samples"):
+            words = corpus.bleu_words(samples) if samples is not None else _words(args.samples)
         return {**scores, "n": len(words), **text_scores(words, corpus)}
     assert benchmark.oracle is not None
     if samples is None:
-        samples = read_token_ids(args.samples, config.vocab_size, config.seq_len)
+        with blame("--samples"):
+            samples = read_token_ids(args.samples, config.vocab_size, config.seq_len)
     return {**scores, "n": len(samples), "nll_oracle": nll_oracle(benchmark.oracle, samples)}
 
 
@@ -122,11 +146,15 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
 
     scores: dict[str, Any] = {"samples": args.samples}
     if args.corpus is not None:
-        corpus = TextCorpus.load(args.corpus, test_corpus=args.test_corpus)
-        words = _words(args.samples)
+        with blame("--corpus"):
+            corpus = TextCorpus.load(args.corpus, test_corpus=args.test_corpus)
+        with blame("--samples"):
+            words = _words(args.samples)
         return {**scores, "corpus": args.corpus, "n": len(words), **text_scores(words, corpus)}
-    oracle = OracleLSTM.from_paper_file(args.oracle_file)
-    samples = read_token_ids(args.samples, oracle.vocab_size, oracle.seq_len)
+    with blame("--oracle-file"):
+        oracle = OracleLSTM.from_paper_file(args.oracle_file)
+    with blame("--samples"):
+        samples = read_token_ids(args.samples, oracle.vocab_size, oracle.seq_len)
     return {**scores, "oracle_file": args.oracle_file, "n": len(samples), "nll_oracle": nll_oracle(oracle, samples)}
 
 
@@ -163,19 +191,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--corpus / --oracle-file: a run's folder names its own benchmark; give one or the other")
     if args.test_corpus is not None and (args.corpus is None or args.corpus in BUILTIN_CORPORA):
         parser.error("--test-corpus applies to a --corpus file")
+    if args.corpus is not None and args.corpus not in BUILTIN_CORPORA and args.test_corpus is None:
+        parser.error("--test-corpus: a --corpus file needs its test sentences (BLEU scores against them)")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    from agents.experiment.checkpoint import CheckpointError
-    from seqgan_gym.oracle import OracleLoadError
-
     try:
         scores = evaluate_run(args) if args.run is not None else evaluate_file(args)
-    except (CheckpointError, OracleLoadError, ValueError, ImportError) as err:
-        where = args.run if args.run is not None else "--samples"
-        bad_input(PROG, f"{where}: {err}")
+    except Refused as err:
+        bad_input(PROG, str(err))
+    except (ValueError, ImportError) as err:  # anything else the input caused, led by what was scored
+        bad_input(PROG, led_by(str(args.run) if args.run is not None else "--samples", str(err)))
     for name, value in scores.items():
         print(f"{name:12s} {value:.4f}" if isinstance(value, float) else f"{name:12s} {value}")
     if args.json is not None:
