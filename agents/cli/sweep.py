@@ -240,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     except SweepStopped as err:  # Ctrl-C: what finished is kept, the rest continues
         sys.stderr.write(f"{PROG}: {err}; continue with --resume --out {args.out}\n")
         raise SystemExit(130) from None
+    except KeyboardInterrupt:  # a second Ctrl-C, before Tune saved its state: the last checkpoints are kept
+        sys.stderr.write(f"{PROG}: interrupted; continue with --resume --out {args.out}\n")
+        raise SystemExit(130) from None
     except RuntimeError as err:  # a trial failed: what it raised, and how to go on once it is fixed
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         sys.stderr.write(f"{PROG}: error: {first} (continue with --resume --out {args.out})\n")

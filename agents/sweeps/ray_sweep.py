@@ -171,6 +171,9 @@ def run_sweep(
     started_here = not ray.is_initialized()  # a caller's Ray (a notebook, a test module) is used, and kept
     if started_here:
         start_ray(address)  # before anything is written: a Ray that cannot start leaves ``out`` as it was
+    notices = _StopNotices()
+    for name in notices.LOGGERS:
+        logging.getLogger(name).addFilter(notices)
     try:
         if not resume:
             out.mkdir(parents=True, exist_ok=True)
@@ -211,8 +214,37 @@ def run_sweep(
         results = [{**result.config, **result.metrics, "sweep": None} for result in grid]
         return results
     finally:
+        for name in notices.LOGGERS:
+            logging.getLogger(name).removeFilter(notices)
         if started_here:
             ray.shutdown()
+
+
+class _StopNotices(logging.Filter):
+    """Tune's notices on Ctrl-C: its three-sentence warning in one short line, and after it nothing.
+
+    What follows it in Tune is advice for Tune's own API (``Tuner.restore``); :class:`SweepStopped`, and
+    the command's last line, say how this sweep goes on. Also dropped, stopped or not: the warning that
+    trials which have not started yet have no metrics (every trial after a Ctrl-C, and on ``resume``).
+    """
+
+    #: Where Tune logs them.
+    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Stop signal received"):
+            self.stopping = True
+            record.msg, record.args = "stopping: the sweep's state is being saved (Ctrl-C again stops at once)", ()
+            return True
+        if message.startswith("Failed to fetch metrics"):
+            failures = message.splitlines()[1:]
+            return not all("both result.json and progress.csv were not found" in line for line in failures)
+        return not (self.stopping and message.startswith("Experiment has been interrupted"))
 
 
 class SweepStopped(Exception):
