@@ -4,6 +4,9 @@ Each callback works with any SB3 algorithm on a seqgan-gym env: it finds the dis
 real data and the rollout policy through ``training_env.get_attr``, and the generator G_θ as the
 policy's ``generator`` (``LSTMGeneratorPolicy``) or, for other policies, by running the policy.
 
+When training starts, each warns (once per model) of settings that do not fit episodes of T tokens:
+:func:`warn_unfit_settings`.
+
 "After every generator update" is the start of the next episode collection: SB3 algorithms
 collect, then update, then collect again. The first collection of a ``learn`` call follows no
 update, so it is skipped, and the end of training counts as the last update's "after".
@@ -12,6 +15,7 @@ update, so it is skipped, and the end of training counts as the last update's "a
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +65,57 @@ def sample_sequences(model: BaseAlgorithm, n: int, generator: torch.Generator | 
     return torch.cat(out) if out else torch.zeros(0, seq_len, dtype=torch.long)
 
 
+def unfit_settings(model: BaseAlgorithm, env: Any) -> list[str]:
+    """What in ``model``'s settings does not fit episodes of T tokens on ``env``, one message a setting.
+
+    * ``policy`` without G_θ (e.g. ``MlpPolicy``): it reads the prefix as numbers, and cannot start
+      from MLE pretraining;
+    * ``gamma``: with Monte Carlo rewards each action's reward is already its return Q_t, so γ must
+      be 0; with the terminal reward only, γ < 1 shrinks what reaches the first tokens;
+    * ``n_steps`` (on-policy algorithms) not a multiple of T: every update cuts episodes.
+    """
+    found = []
+    seq_len = int(model.observation_space.shape[0])  # type: ignore[index]
+    if policy_generator(model) is None:
+        found.append(
+            f"policy: {type(model.policy).__name__} is not the generator G_θ (no LSTM over the prefix): it reads "
+            "token ids as numbers and cannot start from MLE pretraining; use policy='GeneratorPolicy' "
+            "(REINFORCE: 'LSTMGeneratorPolicy')"
+        )
+    try:
+        monte_carlo = env.get_attr("n_rollouts")[0] is not None
+    except AttributeError:  # no Monte Carlo wrapper: D's score at t = T is the only reward
+        monte_carlo = False
+    gamma = getattr(model, "gamma", None)
+    if gamma is not None and monte_carlo and gamma != 0:
+        found.append(
+            f"gamma={gamma:g}: with Monte Carlo rewards each action's reward is already its return Q_t, and "
+            "gamma > 0 adds the later tokens' Q_t to it; use gamma=0.0 (the paper's policy gradient)"
+        )
+    elif gamma is not None and not monte_carlo and gamma != 1:
+        found.append(
+            f"gamma={gamma:g}: without Monte Carlo rewards only the last token is rewarded, and the first token "
+            f"gets gamma**{seq_len - 1} = {gamma ** (seq_len - 1):.3g} of it; use gamma=1.0, or the Monte Carlo "
+            "wrapper with gamma=0.0"
+        )
+    n_steps = getattr(model, "n_steps", None)
+    if isinstance(n_steps, int) and n_steps % seq_len:
+        found.append(
+            f"n_steps={n_steps} is not a multiple of the episode length T={seq_len}: every update cuts episodes "
+            f"(and bootstraps their rest from the critic); use n_steps={seq_len}, one episode per sub-env per update"
+        )
+    return found
+
+
+def warn_unfit_settings(model: BaseAlgorithm, env: Any) -> None:
+    """A ``UserWarning`` for each of :func:`unfit_settings`, once per model (several callbacks may ask)."""
+    if getattr(model, "_unfit_settings_warned", False):
+        return
+    model._unfit_settings_warned = True  # type: ignore[attr-defined]
+    for message in unfit_settings(model, env):
+        warnings.warn(message, UserWarning, stacklevel=2)
+
+
 class _AfterEachUpdate(BaseCallback):
     """Calls :meth:`after_update` once after every generator update (see the module docstring)."""
 
@@ -68,6 +123,9 @@ class _AfterEachUpdate(BaseCallback):
         super().__init__(verbose)
         self.n_updates_seen = 0
         self._collections = 0
+
+    def _init_callback(self) -> None:
+        warn_unfit_settings(self.model, self.training_env)
 
     def _on_training_start(self) -> None:
         self._collections = 0
@@ -154,8 +212,13 @@ class PretrainingCallback(_AfterEachUpdate):
         if self.done:
             return
         generator, discriminator = policy_generator(self.model), self._env_attr("discriminator")
-        if generator is None or not isinstance(discriminator, Discriminator):
-            raise TypeError("PretrainingCallback needs a policy with an LSTM generator and an env with a Discriminator")
+        if generator is None:
+            raise TypeError(
+                f"PretrainingCallback trains G_θ by MLE: policy must hold it (policy='GeneratorPolicy', or "
+                f"'LSTMGeneratorPolicy' for REINFORCE), got {type(self.model.policy).__name__}"
+            )
+        if not isinstance(discriminator, Discriminator):
+            raise TypeError(f"PretrainingCallback needs an env with the paper's Discriminator, got {discriminator!r}")
         path = None if self.pretrained_file is None else Path(self.pretrained_file)
         if path is not None and path.exists():
             try:

@@ -1,13 +1,17 @@
-"""The generator policies refuse observations that are not token ids (VecNormalize), with one clear message."""
+"""The generator policies refuse observations that are not token ids (VecNormalize), with one clear message;
+settings that do not fit episodes of T tokens (MlpPolicy, γ, n_steps) are one warning each, naming the setting."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
-from stable_baselines3 import PPO
+from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents import REINFORCE, GeneratorPolicy
+from agents.callbacks import RolloutPolicySync, unfit_settings
 from agents.policies import token_ids
 from seqgan_gym.sb3 import make_sb3_vec_env
 
@@ -36,3 +40,34 @@ def test_vec_normalize_on_observations_is_one_clear_error(algorithm: str) -> Non
         model.learn(4 * T)
     ok = VecNormalize(_env(), norm_obs=False, norm_reward=True)  # the reward alone may be normalised
     REINFORCE("LSTMGeneratorPolicy", ok, policy_kwargs={"emb_dim": 4, "hidden_dim": 4}).learn(4 * T)
+
+
+def _bare_env():
+    return make_sb3_vec_env("SeqGAN-Oracle-v0", n_envs=4, n_rollouts=None, vocab_size=V, seq_len=T, n_real=16)
+
+
+def test_settings_that_do_not_fit_the_episodes_are_named() -> None:
+    env = _env()
+    assert unfit_settings(PPO(GeneratorPolicy, env, n_steps=T, batch_size=4 * T, gamma=0.0), env) == []
+    assert unfit_settings(REINFORCE("LSTMGeneratorPolicy", env), env) == []
+    assert unfit_settings(A2C(GeneratorPolicy, _bare_env(), n_steps=T, gamma=1.0), _bare_env()) == []
+    found = unfit_settings(PPO(GeneratorPolicy, env, n_steps=2048, batch_size=64, gamma=0.99), env)
+    assert [m.split(" ")[0] for m in found] == ["gamma=0.99:", "n_steps=2048"]
+    assert "use gamma=0.0" in found[0] and f"use n_steps={T}" in found[1]
+    (policy,) = unfit_settings(PPO("MlpPolicy", env, n_steps=T, batch_size=4 * T, gamma=0.0), env)
+    assert policy.startswith("policy: ActorCriticPolicy is not the generator") and "'GeneratorPolicy'" in policy
+    bare = _bare_env()
+    (gamma,) = unfit_settings(A2C(GeneratorPolicy, bare, n_steps=T, gamma=0.0), bare)
+    assert gamma.startswith("gamma=0: without Monte Carlo rewards") and "use gamma=1.0" in gamma
+
+
+def test_learn_with_callbacks_warns_once_per_setting() -> None:
+    env = _env()
+    model = PPO(GeneratorPolicy, env, n_steps=2 * T + 1, batch_size=4, gamma=0.5)
+    callbacks = [RolloutPolicySync(), RolloutPolicySync()]  # two callbacks ask: one warning each
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.learn(4 * (2 * T + 1), callback=callbacks)
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert sum(m.startswith("gamma=0.5") for m in messages) == 1
+    assert sum(m.startswith(f"n_steps={2 * T + 1}") for m in messages) == 1
