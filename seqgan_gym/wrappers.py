@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv, VectorWrapper
 
 from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.rewards import RewardFunction, mean_reward
@@ -28,6 +28,13 @@ def _estimator(
     env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward: RewardFunction
 ) -> MonteCarloQEstimator:
     base = env.unwrapped
+    if isinstance(base, (SyncVectorEnv, AsyncVectorEnv)):  # sub-envs of their own: each gets the wrapper
+        raise TypeError(
+            f"env must be a SeqGAN generation env, got Gymnasium's {type(base).__name__}, whose sub-envs are "
+            "separate envs: wrap each one, gymnasium.make_vec(..., vectorization_mode='sync' or 'async', "
+            "wrappers=[functools.partial(MonteCarloRewardWrapper, n_rollouts=16)]), or batch them all in one "
+            "rollout with vectorization_mode='vector_entry_point' (faster)"
+        )
     if not all(hasattr(base, name) for name in ("discriminator", "vocab_size", "seq_len")):
         raise TypeError(
             "env must be a SeqGAN generation env (a SequenceGenerationEnv or SequenceGenerationVectorEnv such "
@@ -91,7 +98,12 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
 
     Given a ``gymnasium.vector.VectorEnv`` (a ``TokenGenerationVectorEnv`` or another
     ``SequenceGenerationVectorEnv``), this class returns a :class:`MonteCarloRewardVectorWrapper`
-    with the same arguments.
+    with the same arguments. Gymnasium's ``SyncVectorEnv`` and ``AsyncVectorEnv`` hold separate
+    envs: give each its wrapper, ``gymnasium.make_vec(id, n, vectorization_mode="sync"`` (or
+    ``"async"``) ``, wrappers=[functools.partial(MonteCarloRewardWrapper, n_rollouts=16)])``; each
+    sub-env then has its own D and G_β (in an async worker, copies: send new weights with
+    ``env.call("load_discriminator_state", D.state_dict())`` and ``"load_rollout_policy_state"``), and
+    ``vectorization_mode="vector_entry_point"`` batches every sub-env's rollouts in one.
 
     :param env: a ``SequenceGenerationEnv`` such as ``TokenGenerationEnv`` (possibly wrapped).
     :param rollout_policy: G_β, a ``TokenLSTM`` such as ``LSTMGenerator``; it is read live, so

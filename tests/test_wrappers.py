@@ -396,3 +396,31 @@ def test_q_is_causal_vector(tiny_env_kwargs: dict, tiny_generator) -> None:
     b = _vector_rewards(tiny_env_kwargs, tiny_generator, actions_b, seed=4)[:T]
     np.testing.assert_array_equal(a[:k], b[:k])
     assert not np.array_equal(a[k:], b[k:])
+
+
+def test_gymnasium_sync_and_async_vector_envs_take_the_wrapper_per_sub_env(
+    const_env_kwargs: dict, tiny_env_kwargs: dict
+) -> None:
+    """Gymnasium's own vector envs hold separate envs: the refusal says so, and ``wrappers=`` is the way."""
+    import functools
+
+    bare = gym.make_vec("SeqGAN-Oracle-v0", num_envs=2, vectorization_mode="sync", **const_env_kwargs)
+    with pytest.raises(TypeError, match=r"SyncVectorEnv, whose sub-envs are separate envs: wrap each one.*wrappers="):
+        MonteCarloRewardWrapper(bare, n_rollouts=2)
+    wrap = [functools.partial(MonteCarloRewardWrapper, n_rollouts=4)]
+    env = gym.make_vec("SeqGAN-Oracle-v0", 2, vectorization_mode="sync", wrappers=wrap, **const_env_kwargs)
+    env.reset(seed=0)
+    for t in range(1, T + 1):
+        _, rewards, terminated, _, infos = env.step(np.array([t % V, (2 * t) % V]))
+        assert rewards.tolist() == [C, C] and infos["q_value"].tolist() == [C, C]  # Q_t at every step
+        assert terminated.tolist() == [t == T] * 2
+    kwargs = {k: v for k, v in tiny_env_kwargs.items() if k != "discriminator"}  # each worker builds its own D
+    env = gym.make_vec("SeqGAN-Oracle-v0", 2, vectorization_mode="async", wrappers=wrap, **kwargs)
+    try:
+        env.reset(seed=0)
+        steps = [env.step(np.array([1, 2])) for _ in range(T)]
+        rewards = np.array([step[1] for step in steps])
+        assert rewards.shape == (T, 2) and ((rewards > 0) & (rewards < 1)).all()
+        assert all(np.allclose(step[4]["q_value"], step[1]) for step in steps)
+    finally:
+        env.close()
