@@ -31,10 +31,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
 
     On an error the temporary file is removed and ``path`` keeps its previous content. The file
     gets the permissions a plain ``open`` would give (0666 less the umask), not mkstemp's 0600.
+    A symbolic link is followed (its target gets the new content; the link stays), and anything
+    that is not a regular file (a device such as ``/dev/stdout``, a FIFO, a socket) is refused with
+    a ``ValueError``: a rename would replace it.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    system = ("/dev", "/proc")  # /dev/stdout is a link to /proc/self/fd/1: an open file, not a file to replace
+    if any(str(p.absolute()).startswith(f"{d}/") for p in (path, target) for d in system) or (
+        target.exists() and not target.is_file()
+    ):
+        raise ValueError(f"{str(path)!r} is not a regular file (a device, a FIFO or a folder): write to a file")
+    path = target
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

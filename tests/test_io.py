@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +37,19 @@ def test_bad_mode() -> None:
     with pytest.raises(ValueError, match="mode"):
         with atomic_write("x", "a"):
             pass
+
+
+def test_a_link_is_followed_and_what_is_not_a_file_is_refused(tmp_path) -> None:
+    """A rename replaces what is at the path: a link's target is written instead, a device or FIFO never."""
+    target = tmp_path / "target.json"
+    target.write_text("{}\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_json(link, {"a": 1})
+    assert link.is_symlink() and json.loads(target.read_text()) == {"a": 1}
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for bad in (fifo, Path("/dev/null"), Path("/dev/stdout")):
+        with pytest.raises(ValueError, match="is not a regular file"):
+            atomic_write_json(bad, {})
+    assert Path("/dev/null").is_char_device() and Path("/dev/stdout").is_symlink() and fifo.is_fifo()

@@ -87,6 +87,11 @@ def output_file(text: str) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if (path.exists() and not path.is_file()) or str(path.absolute()).startswith(("/dev/", "/proc/")):
+        # a device, FIFO, socket or /dev/stdout: files are written by a rename, which would replace it
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file (a device or a FIFO): give a file")
+    if parent.exists() and not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {text!r} is a file: {str(parent)!r}")
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"the folder of {text!r} does not exist: {str(parent)!r}")
     if not os.access(parent, os.W_OK | os.X_OK):
