@@ -162,3 +162,17 @@ def test_examples_run_the_same_commands(tmp_path: Path) -> None:
         [sys.executable, str(ROOT / "examples" / "generate.py"), str(tmp_path)], capture_output=True, text=True
     )
     assert wrong.returncode == 2 and wrong.stderr.startswith("generate.py: error: ")
+
+
+def test_output_that_cannot_be_written_ends_like_other_tools() -> None:
+    """A reader that went away (``| head``): quiet, status 141; a full device: one line, status 1."""
+    process = subprocess.Popen([str(SCRIPT), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes a line
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and err == ""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(SCRIPT), "--version"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (
+        done.returncode == 1 and done.stderr == "seqgan-gym: error: cannot write the output: No space left on device\n"
+    )

@@ -13,6 +13,7 @@ commands from a clone; ``python -m agents.cli`` is this command without the inst
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -34,8 +35,22 @@ def usage() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console command: run ``seqgan-gym COMMAND ARGS...``; exit status 0 (errors: 2, Ctrl-C or SIGTERM: 130)."""
-    run(argv)
+    """The console command: run ``seqgan-gym COMMAND ARGS...``; exit status 0 (errors: 2, Ctrl-C or SIGTERM: 130).
+
+    Output that cannot be written ends the command as other command-line tools end: a reader that went
+    away (``| head``) quietly, with the shell's status for SIGPIPE (141); any other failure to write
+    (``> /dev/full``) in one line, status 1.
+    """
+    try:
+        run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        raise SystemExit(141) from None
+    except OSError as err:  # the commands report their own files' errors: this is the output itself
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write(f"seqgan-gym: error: cannot write the output: {err.strerror or err}\n")
+        raise SystemExit(1) from None
     return 0
 
 
