@@ -157,3 +157,13 @@ def test_a_tiny_run_with_sizes_by_flag(tmp_path: Path) -> None:
     assert len(lines) == 20 and all(len(line.split()) == 5 for line in lines)
     assert all(0 <= int(token) < 9 for line in lines for token in line.split())
     assert json.loads((out / "config.json").read_text())["seq_len"] == 5
+
+
+def test_a_text_runs_config_is_refused_before_training(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = tmp_path / "text.json"
+    text.write_text(json.dumps({**json.loads(_tiny_config_file(tmp_path).read_text()), "corpus": "coco"}))
+    with pytest.raises(SystemExit) as exit_info:
+        train_oracle.parse_args(["--config", str(text)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert "--config names a corpus ('coco')" in err and "train-text" in err, err

@@ -192,9 +192,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             )
     if args.resume is None:
         try:  # e.g. --seq-len below --config's discriminator filter widths
-            make_config(args)
+            config = make_config(args)
         except (TypeError, ValueError) as err:
             parser.error(f"{', '.join(changed_by(args)) or '--preset'}: {err}")
+        if config.is_text:
+            parser.error(
+                f"--config names a corpus ({config.corpus!r}): a text run's configuration; run it with train-text"
+            )
     return args
 
 
