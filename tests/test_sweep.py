@@ -333,6 +333,8 @@ def test_the_progress_line_shows_the_nll_oracle_of_the_model_its_unit_trains(cap
         (["--set", "n_rollouts"], "--set", "FIELD=VALUE"),
         (["--seeds", "0", "0"], "--seeds", "must not repeat"),
         (["--methods", "seqgan", "seqgan"], "--methods", "must not repeat"),
+        (["--grid", "vocab_size=5,5"], "--grid", "'vocab_size' must not repeat a value, got [5, 5]"),
+        (["--search", "optuna"], "--search", "search ranges (--tune) need"),
         (["--tune", "discriminator_precision=0:1"], "--tune", "discriminator_precision"),
     ],
 )

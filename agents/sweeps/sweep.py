@@ -83,7 +83,7 @@ class Sweep:
         check_fields("grid", self.grid)
         check_fields("search", self.search)
         if (self.search_alg == "optuna") != bool(self.search):
-            raise ValueError("search ranges need search_alg='optuna', and Optuna needs search ranges")
+            raise ValueError("search ranges (--tune) need search_alg='optuna' (--search optuna), and it needs them")
         if self.search_alg == "optuna" and (len(self.seeds) > 1 or len(self.methods) > 1 or self.grid):
             raise ValueError("an Optuna search runs one seed and one method, without a grid: sweep seeds afterwards")
         for low, high, _ in self.search.values():
@@ -131,6 +131,8 @@ def check_fields(what: str, fields: dict[str, Any]) -> None:
             raise ValueError(f"{what}: unknown SeqGANConfig field {name!r}; allowed: {allowed}")
         if what != "changes" and not values:  # a grid's or a search's values
             raise ValueError(f"{what}: {name!r} needs at least one value")
+        if what == "grid" and len(set(map(repr, values))) != len(values):  # a repeat would run twice, count once
+            raise ValueError(f"{what}: {name!r} must not repeat a value, got {list(values)}")
 
 
 def base_config(preset: str, changes: dict[str, Any]) -> SeqGANConfig:
