@@ -461,3 +461,11 @@ def test_oracle_env_takes_a_benchmark_already_built(tiny_env_kwargs: dict) -> No
     assert env.oracle is tiny_env_kwargs["oracle"] and venv.unwrapped.oracle is env.oracle
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_real'\] beside benchmark="):
         TokenGenerationEnv(benchmark=benchmark, n_real=8)
+
+
+def test_num_envs_is_bounded_and_checked_against_memory(tiny_env_kwargs: dict) -> None:
+    """A typo in num_envs fails at once with the numbers, not after the batched spaces filled the memory."""
+    with pytest.raises(ValueError, match=r"num_envs must be in \[1, 10000000\], got 1000000000"):
+        TokenGenerationVectorEnv(num_envs=10**9, **tiny_env_kwargs)
+    with pytest.raises(ValueError, match=r"num_envs=10000000 needs [\d,.]+ GiB, more than the"):
+        TokenGenerationVectorEnv(num_envs=10**7, oracle=None, vocab_size=12, seq_len=10_000, n_real=16)

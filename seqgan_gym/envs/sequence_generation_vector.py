@@ -10,7 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from seqgan_gym._checks import check_int
+from seqgan_gym._checks import MAX_N_SEQUENCES, check_int, check_memory
 from seqgan_gym.envs.benchmark import Benchmark
 from seqgan_gym.envs.sequence_generation import RENDER_MODES, BenchmarkParts, check_render_mode
 
@@ -102,11 +102,14 @@ class SequenceGenerationVectorEnv(BenchmarkParts, VectorEnv):
         render_mode: str | None = None,
         **benchmark_args: Any,
     ) -> None:
-        self.num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.num_envs = check_int("num_envs", num_envs, minimum=1, maximum=MAX_N_SEQUENCES)
         self.autoreset_mode = check_autoreset_mode(autoreset_mode)
         self.render_mode = check_render_mode(render_mode)
         self.metadata = {"autoreset_mode": self.autoreset_mode, "render_modes": list(RENDER_MODES), "render_fps": 4}
         self._use_benchmark(benchmark, benchmark_args)
+        # The batched spaces (a Box's low and high, MultiDiscrete's sizes), the prefixes and an observation:
+        # int64 arrays of num_envs x (T or 1) each.
+        check_memory(f"num_envs={self.num_envs}", 8 * self.num_envs * (4 * self.seq_len + 2))
         self.single_action_space = spaces.Discrete(self.vocab_size)
         self.single_observation_space = spaces.Box(0, self.vocab_size, (self.seq_len,), np.int64)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
