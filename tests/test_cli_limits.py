@@ -96,3 +96,15 @@ def test_evaluate_names_what_is_wrong_once(tmp_path: Path, capsys) -> None:
         assert err.startswith(f"seqgan-gym evaluate: error: {message}"), (argv, err)
         lead = message.split(":")[0].split(" ")[0]
         assert err.count(lead) == 1, (argv, err)  # not "--samples: --samples: ..."
+
+
+def test_evaluate_refuses_sampling_options_with_a_samples_file(tmp_path: Path, capsys) -> None:
+    """``--samples`` scores a file as it is: --n, --seed, --temperature and --which would be ignored."""
+    _, samples = _oracle_and_samples(tmp_path)
+    for option, value in (("--which", "mle"), ("--n", "5"), ("--seed", "3"), ("--temperature", "0.5")):
+        with pytest.raises(SystemExit) as info:
+            evaluate.parse_args([str(tmp_path), "--samples", str(samples), option, value])
+        err = _one_line(capsys, info, 2)
+        assert f"{option}: these choose the run's own samples" in err, err
+    args = evaluate.parse_args([str(tmp_path)])
+    assert (args.which, args.n, args.seed, args.temperature) == ("method", 2000, 0, 1.0)

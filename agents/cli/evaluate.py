@@ -109,8 +109,9 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
     with blame(str(args.run)):
         generator, config, _ = load_run_generator(args.run, args.which)
         benchmark = RunBenchmark.load(config)
-    scores: dict[str, Any] = {"run": str(args.run), "which": args.which}
+    scores: dict[str, Any] = {"run": str(args.run)}
     if args.samples is None:
+        scores["which"] = args.which
         stream = torch.Generator().manual_seed(args.seed)
         samples = generator.sample(args.n, generator=stream, temperature=args.temperature)
         scores.update({"n": args.n, "seed": args.seed, "temperature": args.temperature})
@@ -169,12 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--test-corpus", type=corpus_name, default=None, help="the test file of a --corpus file")
     parser.add_argument("--oracle-file", type=existing_file, default=None, help="without a run: the authors' oracle")
-    parser.add_argument("--which", choices=GENERATORS, default="method", help="G_θ (method) or the MLE control")
+    # Defaults filled in by parse_args: given with --samples, these would be ignored, so they are refused.
+    parser.add_argument("--which", choices=GENERATORS, default=None, help="G_θ (method) or the MLE control")
     parser.add_argument(
-        "--n", type=int_in_range(2, MAX_SAMPLES), default=2000, help="samples the run's generator draws (2000)"
+        "--n", type=int_in_range(2, MAX_SAMPLES), default=None, help="samples the run's generator draws (2000)"
     )
-    parser.add_argument("--seed", type=seed, default=0, help="seed of those samples (0)")
-    parser.add_argument("--temperature", type=temperature, default=1.0, help="τ > 0 of those samples (1)")
+    parser.add_argument("--seed", type=seed, default=None, help="seed of those samples (0)")
+    parser.add_argument("--temperature", type=temperature, default=None, help="τ > 0 of those samples (1)")
     parser.add_argument("--json", type=output_file, default=None, metavar="FILE", help="also write the scores as JSON")
     return parser
 
@@ -189,6 +191,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--corpus / --oracle-file: a samples file without a run needs exactly one of them")
     elif args.corpus is not None or args.oracle_file is not None:
         parser.error("--corpus / --oracle-file: a run's folder names its own benchmark; give one or the other")
+    sampling = {"which": "method", "n": 2000, "seed": 0, "temperature": 1.0}  # of the run's own samples
+    given = [f"--{name}" for name in sampling if getattr(args, name) is not None]
+    if args.samples is not None and given:
+        parser.error(f"{', '.join(given)}: these choose the run's own samples; --samples scores a file as it is")
+    for name, default in sampling.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if args.test_corpus is not None and (args.corpus is None or args.corpus in BUILTIN_CORPORA):
         parser.error("--test-corpus applies to a --corpus file")
     if args.corpus is not None and args.corpus not in BUILTIN_CORPORA and args.test_corpus is None:
