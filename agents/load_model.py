@@ -37,7 +37,7 @@ from agents.loading import (
 from agents.policies import DETERMINISTIC_DECODINGS, GeneratorPolicy, check_seqgan_env
 from agents.reinforce import REINFORCE
 from seqgan_gym._checks import MAX_SEQ_LEN, MAX_VOCAB_SIZE, check_device, check_int, check_memory
-from seqgan_gym._io import read_zip_entry
+from seqgan_gym._io import describe_load_error, read_zip_entry
 from seqgan_gym.generator import parameter_count
 
 
@@ -228,7 +228,7 @@ def load_model(
                 model.policy.optimizer.load_state_dict(optimizer)
     except Exception as err:
         raise ValueError(
-            f"{str(path)!r} does not hold the weights of its {name} model: {type(err).__name__}: {err}"
+            f"{str(path)!r} does not hold the weights of its {name} model: {describe_load_error(err)}"
         ) from err
     model.num_timesteps, model._n_updates = num_timesteps, n_updates
     return model

@@ -179,3 +179,18 @@ def read_zip_entry(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
     """The bytes of entry ``name``, at most ``limit`` (see :func:`open_zip_entry`)."""
     with open_zip_entry(archive, name, limit) as f:
         return f.read(limit + 1)
+
+
+def describe_load_error(err: BaseException) -> str:
+    """A short account of why ``torch.load(..., weights_only=True)`` refused or failed on a file.
+
+    torch's own message for a pickle that names code runs to a page of advice (including how to load
+    it unsafely) with terminal colour codes; here it is the name it asked for. Any other error: its
+    type and message, on one line.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    named = re.search(r"GLOBAL ([\w.]+)", text)
+    if named is not None:
+        return f"it asks for {named.group(1)}, which a file of weights never holds: refused, nothing was run"
+    text = " ".join(text.split())  # one line
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

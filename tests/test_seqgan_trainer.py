@@ -243,6 +243,7 @@ def test_bad_checkpoints_give_clear_errors(tmp_path: Path) -> None:
         "foreign": torch_bytes({"weights": torch.zeros(3)}),
         "newer": torch_bytes({**torch.load(io.BytesIO(good), weights_only=True), "format_version": 99}),
         "malicious": pickle.dumps(Exploit(tmp_path / "pwned")),
+        "malicious_torch": torch_bytes(Exploit(tmp_path / "pwned")),
     }
     for name, data in cases.items():
         (tmp_path / name).mkdir()
@@ -251,6 +252,10 @@ def test_bad_checkpoints_give_clear_errors(tmp_path: Path) -> None:
             SeqGANTrainer.resume(tmp_path / name)
         assert str(tmp_path / name / CHECKPOINT_NAME) in str(err.value), name
     assert not (tmp_path / "pwned").exists()
+    with pytest.raises(CheckpointError) as refused:  # torch's page of unsafe advice, as one short clause
+        load_checkpoint(tmp_path / "malicious_torch" / CHECKPOINT_NAME)
+    assert "it asks for io.open, which a file of weights never holds" in str(refused.value), refused.value
+    assert "weights_only" not in str(refused.value) and "\x1b" not in str(refused.value)
     with pytest.raises(CheckpointError, match="format 99"):
         load_checkpoint(tmp_path / "newer" / CHECKPOINT_NAME)
 

@@ -41,7 +41,7 @@ import torch
 from agents.experiment.config import LATER_FIELDS, PHASES, SeqGANConfig
 from agents.experiment.records import METRIC_COLUMNS, RUN_FILES
 from seqgan_gym._checks import non_finite_names
-from seqgan_gym._io import atomic_write, folder_lock, remove_stale_temporaries
+from seqgan_gym._io import atomic_write, describe_load_error, folder_lock, remove_stale_temporaries
 
 if TYPE_CHECKING:
     from agents.experiment.schedule import UnitSchedule
@@ -220,7 +220,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"no checkpoint at {str(path)!r}") from err
     except Exception as err:  # untrusted bytes: truncated or forged files fail in many ways
         raise CheckpointError(
-            f"{str(path)!r} is not a readable seqgan-gym checkpoint ({type(err).__name__}: {err})"
+            f"{str(path)!r} is not a readable seqgan-gym checkpoint ({describe_load_error(err)})"
         ) from err
     if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND:
         raise CheckpointError(f"{str(path)!r} is not a seqgan-gym SeqGANTrainer checkpoint")
