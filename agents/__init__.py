@@ -18,6 +18,7 @@ import importlib.util
 import sys
 import types
 from collections.abc import Sequence
+from typing import Any
 
 from seqgan_gym._lazy import lazy_names
 
@@ -58,6 +59,9 @@ class _AfterImport(importlib.abc.Loader):
         self.loader.exec_module(module)
         _register_policy_aliases()
 
+    def __getattr__(self, name: str) -> Any:  # the rest of the loader's API (get_source, resource readers)
+        return getattr(self.loader, name)
+
 
 class _RegisterOnSB3Import(importlib.abc.MetaPathFinder):
     """Finds Stable-Baselines3 and sb3-contrib with the other finders and wraps their loaders, once each."""
@@ -71,7 +75,8 @@ class _RegisterOnSB3Import(importlib.abc.MetaPathFinder):
         if fullname not in self.pending:
             return None
         self.pending.discard(fullname)
-        sys.meta_path.remove(self)  # find the module with the other finders
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # find the module with the other finders
         try:
             spec = importlib.util.find_spec(fullname)
         finally:

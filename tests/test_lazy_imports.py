@@ -73,3 +73,13 @@ def test_sb3_takes_generator_policy_by_name_whatever_the_import_order(code: str)
         "print(all(a.policy_aliases.get('GeneratorPolicy') is GeneratorPolicy for a in (A2C, PPO, TRPO)))"
     )
     assert _python(check) == "True"
+
+
+def test_sb3_imported_after_agents_keeps_its_loader_api() -> None:
+    """The import hook wraps SB3's loader: what tools ask of it (sources, package files) still answers."""
+    code = (
+        "import agents, importlib.resources, inspect, stable_baselines3\n"
+        "print('def ' in inspect.getsource(stable_baselines3) or 'import' in inspect.getsource(stable_baselines3),\n"
+        "      importlib.resources.files('stable_baselines3').joinpath('version.txt').is_file())"
+    )
+    assert _python(code) == "True True"
