@@ -47,9 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
         raise SystemExit(141) from None
-    except OSError as err:  # the commands report their own files' errors: this is the output itself
+    except OSError as err:  # the commands report their own files' errors: most likely the output itself
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.stderr.write(f"seqgan-gym: error: cannot write the output: {err.strerror or err}\n")
+        what = "cannot write the output" if err.filename is None else repr(str(err.filename))
+        sys.stderr.write(f"seqgan-gym: error: {what}: {err.strerror or err}\n")
         raise SystemExit(1) from None
     return 0
 
