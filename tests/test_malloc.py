@@ -17,7 +17,7 @@ import pytest
 # is called, or not. The trainer's modules are loaded first, as they are in a run by the time it rolls
 # out: the reuse depends on the heap's layout. With torch alone loaded, a small block lands after each
 # freed 64 MB block and torch's 64-byte-aligned request for the next one is a little larger than it,
-# so every block is new (measured: each address 64 MB above the last, the heap growing).
+# so every block is new (docs/design.md §4).
 _SCRIPT = """
 import resource, torch, seqgan_gym, agents.experiment.seqgan
 from seqgan_gym._malloc import keep_freed_memory
