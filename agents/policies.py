@@ -12,6 +12,8 @@ callbacks use it the same way for either.
 
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any
 
 import numpy as np
@@ -321,6 +323,7 @@ class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
         **kwargs: Any,
     ) -> None:
         _check_spaces(observation_space, action_space)
+        check_policy_kwargs(kwargs, GeneratorPolicy)  # PPO(policy_kwargs=dict(hidden_dim=...)) gets a pointer
         self.deterministic_decoding = check_deterministic_decoding(deterministic_decoding)
         net_arch = {"pi": [], "vf": [64]} if net_arch is None else net_arch
         if not isinstance(net_arch, dict) or list(net_arch.get("pi", [None])) != []:
@@ -360,6 +363,56 @@ class GeneratorPolicy(CheckedPredict, ActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return {**super()._get_constructor_parameters(), "deterministic_decoding": self.deterministic_decoding}
+
+
+#: G_θ's sizes, which ``GeneratorPolicy`` takes inside ``features_extractor_kwargs`` (its extractor is G_θ).
+GENERATOR_SIZES: tuple[str, ...] = ("emb_dim", "hidden_dim", "start_token", "init_std")
+
+
+def check_policy_kwargs(policy_kwargs: Any, policy_class: type) -> dict[str, Any]:
+    """``policy_kwargs`` as a dict, after checking each key is an argument of ``policy_class``.
+
+    Else the policy's constructor fails with a bare ``TypeError`` deep inside SB3. For
+    ``GeneratorPolicy``, G_θ's sizes given at the top level get a pointer to
+    ``features_extractor_kwargs``, where SB3's actor-critic policies take them.
+    """
+    if policy_kwargs is None:
+        return {}
+    if not isinstance(policy_kwargs, dict) or not all(isinstance(k, str) for k in policy_kwargs):
+        raise TypeError(f"policy_kwargs must be a dict of argument names or None, got {policy_kwargs!r}")
+    if isinstance(policy_class, type) and issubclass(policy_class, GeneratorPolicy):
+        misplaced = [k for k in GENERATOR_SIZES if k in policy_kwargs]
+        if misplaced:
+            what = "is one of G_θ's sizes" if len(misplaced) == 1 else "are G_θ's sizes"
+            raise ValueError(
+                f"policy_kwargs: {', '.join(misplaced)} {what}, which GeneratorPolicy takes as "
+                f"policy_kwargs=dict(features_extractor_kwargs=dict({misplaced[0]}=...))"
+            )
+    try:
+        parameters = dict(inspect.signature(policy_class.__init__).parameters)
+        if issubclass(policy_class, ActorCriticPolicy):  # its **kwargs go on to ActorCriticPolicy: spell them out
+            parameters = {**inspect.signature(ActorCriticPolicy.__init__).parameters, **parameters}
+            parameters.pop("kwargs", None)
+    except (TypeError, ValueError):  # a constructor without a signature: let it check its own arguments
+        return dict(policy_kwargs)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(policy_kwargs)
+    given_by_the_algorithm = {"self", "observation_space", "action_space", "lr_schedule"}
+    allowed = [name for name in parameters if name not in given_by_the_algorithm]
+    unknown = [k for k in policy_kwargs if k not in allowed]
+    if unknown:
+        name = getattr(policy_class, "__name__", repr(policy_class))
+        raise ValueError(f"policy_kwargs: {name} takes no {', '.join(map(repr, unknown))}; it takes {allowed}")
+    return dict(policy_kwargs)
+
+
+def check_log_folder(name: str, value: Any) -> str | None:
+    """A TensorBoard folder argument as SB3 takes it: ``None`` or a path, else a ``TypeError`` naming ``name``."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not str(os.fspath(value)).strip():
+        raise TypeError(f"{name} must be a folder path or None, got {value!r}")
+    return os.fspath(value)  # type: ignore[return-value]
 
 
 def check_seqgan_env(env: GymEnv | str | None, verbose: int = 0, algorithm: str = "REINFORCE") -> GymEnv | None:

@@ -29,7 +29,13 @@ from stable_baselines3.common.utils import obs_as_tensor
 from torch import nn
 
 from agents.loading import load_reinforce, save_reinforce
-from agents.policies import LSTMGeneratorPolicy, check_seqgan_env, token_ids
+from agents.policies import (
+    LSTMGeneratorPolicy,
+    check_log_folder,
+    check_policy_kwargs,
+    check_seqgan_env,
+    token_ids,
+)
 from seqgan_gym._checks import (
     check_device,
     check_float,
@@ -84,7 +90,22 @@ class REINFORCE(BaseAlgorithm):
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}")
         if isinstance(policy, str) and policy not in self.policy_aliases:
-            raise ValueError(f"policy must be one of {list(self.policy_aliases)} or a policy class, got {policy!r}")
+            hint = ""
+            if policy == "GeneratorPolicy":
+                hint = " (GeneratorPolicy is G_θ with a critic, for PPO, A2C and TRPO)"
+            raise ValueError(
+                f"policy must be one of {list(self.policy_aliases)} or a policy class, got {policy!r}{hint}"
+            )
+        policy_class = self.policy_aliases[policy] if isinstance(policy, str) else policy
+        if not (isinstance(policy_class, type) and issubclass(policy_class, BasePolicy)):
+            raise TypeError(f"policy must be one of {list(self.policy_aliases)} or a policy class, got {policy!r}")
+        policy_kwargs = check_policy_kwargs(policy_kwargs, policy_class)
+        verbose = check_int("verbose", verbose, 0, 2)
+        if seed is not None:
+            seed = check_int("seed", seed, 0, 2**32 - 1)  # NumPy's seed range, which SB3 seeds with it
+        tensorboard_log = check_log_folder("tensorboard_log", tensorboard_log)
+        if env is None and _init_setup_model:
+            raise ValueError("env must be a SeqGAN env or its id: env=None is only for REINFORCE.load(...)")
         _check_device(device)
         env = check_seqgan_env(env, verbose)
         super().__init__(

@@ -497,6 +497,56 @@ def test_reinforce_arguments(sb3_env, arg: tuple[str, object]) -> None:
     _raises((ValueError, TypeError), name, REINFORCE, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("verbose", "x"),
+        ("verbose", -1),
+        ("verbose", 3),
+        ("seed", "a"),
+        ("seed", -3),
+        ("seed", 1.5),
+        ("seed", 2**32),
+        ("tensorboard_log", 5),
+        ("tensorboard_log", ""),
+        ("policy_kwargs", "x"),
+        ("policy_kwargs", {"foo": 1}),
+        ("policy_kwargs", {1: 2}),
+    ],
+)
+def test_reinforce_sb3_arguments(sb3_env, name: str, value: object) -> None:
+    """SB3's own arguments are checked up front, not deep inside NumPy's seeding or the policy."""
+    from agents import REINFORCE
+
+    _raises((ValueError, TypeError), name, REINFORCE, "LSTMGeneratorPolicy", sb3_env, **{name: value})
+
+
+def test_reinforce_without_an_env_is_refused_unless_loading(sb3_env) -> None:
+    from agents import REINFORCE
+
+    error = _raises(ValueError, "env", REINFORCE, "LSTMGeneratorPolicy", None)
+    assert "load" in str(error)
+
+
+def test_reinforce_named_the_actor_critic_policy_is_told_which_algorithms_take_it(sb3_env) -> None:
+    from agents import REINFORCE
+
+    error = _raises(ValueError, "policy", REINFORCE, "GeneratorPolicy", sb3_env)
+    assert "PPO" in str(error) and "LSTMGeneratorPolicy" in str(error)
+
+
+@pytest.mark.parametrize("size", ["hidden_dim", "emb_dim"])
+def test_ppo_given_generator_sizes_at_the_top_level_is_pointed_to_the_extractor(sb3_env, size: str) -> None:
+    from stable_baselines3 import PPO
+
+    import agents  # noqa: F401  (registers "GeneratorPolicy")
+
+    error = _raises(ValueError, "policy_kwargs", PPO, "GeneratorPolicy", sb3_env, policy_kwargs={size: 8})
+    assert f"features_extractor_kwargs=dict({size}=" in str(error)
+    error = _raises(ValueError, "policy_kwargs", PPO, "GeneratorPolicy", sb3_env, policy_kwargs={"foo": 1})
+    assert "'foo'" in str(error) and "net_arch" in str(error)
+
+
 @FAST
 @given(
     arg=st.one_of(
