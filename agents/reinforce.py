@@ -104,9 +104,9 @@ class REINFORCE(BaseAlgorithm):
         if seed is not None:
             seed = check_int("seed", seed, 0, 2**32 - 1)  # NumPy's seed range, which SB3 seeds with it
         tensorboard_log = check_log_folder("tensorboard_log", tensorboard_log)
+        _check_device(device)
         if env is None and _init_setup_model:
             raise ValueError("env must be a SeqGAN env or its id: env=None is only for REINFORCE.load(...)")
-        _check_device(device)
         env = check_seqgan_env(env, verbose)
         super().__init__(
             policy,

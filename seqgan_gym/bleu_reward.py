@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqgan_gym._checks import check_int, check_tokens
+from seqgan_gym._checks import MAX_VOCAB_SIZE, check_int, check_tokens
 from seqgan_gym.metrics import BLEUScorer
 
 
@@ -22,7 +22,7 @@ class BLEUReward:
     """BLEU-``max_n`` (Texygen's sentence BLEU) of each sequence against ``references``.
 
     :param references: the real set, ``LongTensor[n, T]`` (e.g. ``env.unwrapped.real_data``).
-    :param vocab_size: V, the env's number of tokens.
+    :param vocab_size: V, the env's number of tokens (``2 <= V <= MAX_VOCAB_SIZE``, as G and D).
     :param max_n: the largest n-gram order (uniform weights over 1..max_n).
     :param eos_token: a token that ends the text (the text envs' ``<eos>``, id 0): references and
         hypotheses are cut before their first ``eos_token``. ``None``: every token counts (the oracle).
@@ -38,7 +38,7 @@ class BLEUReward:
         eos_token: int | None = None,
         smoothing: str = "method1",
     ) -> None:
-        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2)
+        self.vocab_size = check_int("vocab_size", vocab_size, minimum=2, maximum=MAX_VOCAB_SIZE)  # as G and D
         references = check_tokens("references", references, self.vocab_size)
         if references.shape[0] == 0:
             raise ValueError("references must hold at least one sequence")

@@ -22,8 +22,9 @@ Built-in corpora (``seqgan_gym/data``, from Texygen, MIT; captions from MS-COCO,
   splits it into characters); a fixed, seeded 10% of the distinct poems (1,599) is held out as
   the test set, the rest is the training set; T = 24.
 
-A corpus file's default T (:func:`default_seq_len`) is the 99th percentile of its line lengths,
-at most :data:`DEFAULT_SEQ_LEN_CAP`: one stray long line does not set the length of every sequence.
+A corpus file's default T (:func:`default_seq_len`) is the longest line within the 99th percentile
+of its line lengths and :data:`DEFAULT_SEQ_LEN_CAP`: one stray long line does not set the length of
+every sequence.
 """
 
 from __future__ import annotations
@@ -60,17 +61,22 @@ _POEMS_SPLIT_SEED = 0
 
 
 def default_seq_len(lengths: Sequence[int]) -> int:
-    """The default T of a corpus file: the 99th percentile of its ``lengths`` (tokens per line), at most 100.
+    """The default T of a corpus file: the longest line within the 99th percentile of ``lengths`` and 100 tokens.
 
     The percentile is the nearest rank (the ``ceil(0.99 n)``-th shortest line, a length that occurs),
     so a file of fewer than 100 lines gets its longest line, and the few longest lines of a bigger
-    one (at most 1%, unless the cap drops more) are dropped (counted in ``TextCorpus.n_dropped``)
-    rather than padding every sequence to their length.
+    one (at most 1%) are dropped (counted in ``TextCorpus.n_dropped``) rather than padding every
+    sequence to their length. A line longer than the cap is dropped too, and T is then the longest
+    line that fits: one stray 200k-token line in a file of 3-token lines leaves T = 3, not 100. If no
+    line fits under the cap, T is the cap (and loading says that no line fits).
     """
     if not lengths:
         raise ValueError("lengths must hold at least one line length")
-    rank = -(-DEFAULT_SEQ_LEN_PERCENTILE * len(lengths) // 100)  # ceil, in integers (no float rounding)
-    return min(sorted(lengths)[rank - 1], DEFAULT_SEQ_LEN_CAP)
+    ordered = sorted(lengths)
+    rank = -(-DEFAULT_SEQ_LEN_PERCENTILE * len(ordered) // 100)  # ceil, in integers (no float rounding)
+    bound = min(ordered[rank - 1], DEFAULT_SEQ_LEN_CAP)
+    fitting = [n for n in ordered if n <= bound]
+    return fitting[-1] if fitting else DEFAULT_SEQ_LEN_CAP
 
 
 @dataclass(frozen=True)
@@ -206,9 +212,10 @@ class TextCorpus:
             only (a ``"\\r"`` before it is dropped); blank lines, and lines the tokenizer turns into
             no token, are skipped.
         :param seq_len: T, ``1 <= T <= MAX_SEQ_LEN`` (10,000); ``None``: 35 for ``"coco"``, 24 for
-            ``"poems"`` (with the ``"word"`` tokenizer), else :func:`default_seq_len` (the 99th
-            percentile of the line lengths in tokens, at most 100; a warning says how many lines that
-            drops). Longer lines are dropped whole (counted in ``n_dropped``); it is an error if none is left.
+            ``"poems"`` (with the ``"word"`` tokenizer), else :func:`default_seq_len` (the longest
+            line within the 99th percentile of the line lengths in tokens and 100; a warning says how
+            many lines that drops). Longer lines are dropped whole (counted in ``n_dropped``); it is an
+            error if none is left.
         :param test_corpus: the path of a test file (only with a path ``corpus``; the built-in corpora
             come with their test sets).
         :param tokenizer: ``"word"`` (split at whitespace), ``"char"``, the path of a HuggingFace
@@ -263,10 +270,10 @@ class TextCorpus:
         kept = tuple(tuple(s) for s in sentences if len(s) <= seq_len)
         if defaulted and len(kept) < len(sentences):  # the user chose no T: say what the default cost
             warnings.warn(
-                f"corpus {name!r}: seq_len=None became T={seq_len} (the {DEFAULT_SEQ_LEN_PERCENTILE}th percentile "
-                f"of the line lengths, at most {DEFAULT_SEQ_LEN_CAP}), which drops {len(sentences) - len(kept)} of "
-                f"{len(sentences)} lines (the longest has {max(len(s) for s in sentences)} tokens); pass seq_len "
-                "to choose T",
+                f"corpus {name!r}: seq_len=None became T={seq_len} (the longest line within the "
+                f"{DEFAULT_SEQ_LEN_PERCENTILE}th percentile of the line lengths and {DEFAULT_SEQ_LEN_CAP}), "
+                f"which drops {len(sentences) - len(kept)} of {len(sentences)} lines (the longest has "
+                f"{max(len(s) for s in sentences)} tokens); pass seq_len to choose T",
                 stacklevel=2,
             )
         if not kept:

@@ -87,3 +87,12 @@ def test_bad_arguments(real: torch.Tensor) -> None:
         reward.prob_real_completions(real[:3, :2], real[:4, 2:])
     with pytest.raises(TypeError, match="another SequenceScorer"):
         gym.make("SeqGAN-Oracle-v0", vocab_size=V, seq_len=T, discriminator="bleu")
+
+
+def test_vocab_size_has_the_bound_of_g_and_d() -> None:
+    """The same [2, 10,000,000] as the generator and the discriminator, not [2, inf]."""
+    real = torch.zeros(2, 3, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"vocab_size must be in \[2, 10000000\], got 100000000"):
+        BLEUReward(real, 10**8)
+    with pytest.raises(ValueError, match=r"vocab_size must be in \[2, 10000000\], got 1"):
+        LSTMGenerator(1, 3)

@@ -152,6 +152,57 @@ def test_bad_input_is_one_line(argv: list[str], option: str, capsys: pytest.Capt
     assert err.count("\n") == 1 and option in err, err
 
 
+def test_refusals_name_the_option_once_and_point_to_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Each message is led once by what is at fault, and says what to type instead."""
+    train, empty, not_json = _corpus(tmp_path / "train.txt", 8, 0), tmp_path / "empty.txt", tmp_path / "t.json"
+    empty.write_text("")
+    not_json.write_text("a b c\n")
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"not a checkpoint")
+    cases = [
+        # A built-in corpus's name as the test file: it has its own test set.
+        (["train-text", "--corpus", str(train), "--test-corpus", "coco"], "argument --test-corpus: ", "--corpus coco"),
+        (["evaluate", "--corpus", str(train), "--test-corpus", "poems"], "argument --test-corpus: ", "--corpus poems"),
+        # The loader's own "corpus: " is not repeated after argparse's "--corpus: ".
+        (["train-text", "--corpus", str(empty)], f"argument --corpus: {str(empty)!r} is empty", None),
+        # The tokenizer's errors are the tokenizer's, not the corpus's.
+        (
+            ["train-text", "--corpus", str(train), "--test-corpus", str(train), "--tokenizer", str(not_json)],
+            "error: --tokenizer: ",
+            "tokenizer.json",
+        ),
+        # A file, or the checkpoint itself, where a run folder is asked for.
+        (["evaluate", str(train)], f"error: {str(train)!r} is a file, not a run folder", None),
+        (["generate", str(train)], f"error: {str(train)!r} is a file, not a run folder", None),
+        (["generate", str(checkpoint)], "is the run's checkpoint: name its folder", repr(str(checkpoint.parent))),
+    ]
+    for argv, lead, hint in cases:
+        with pytest.raises(SystemExit) as info:
+            console_run(argv)
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.count("\n") == 1 and lead in err, (argv, err)
+        assert err.count("corpus: ") <= 1 and err.count(str(train)) <= 1, err
+        assert hint is None or hint in err, (argv, err)
+
+
+def test_warnings_are_one_line_led_by_the_command(tmp_path: Path) -> None:
+    """A library warning reaches a command-line user as one line, without Python's class and source line."""
+    train = tmp_path / "train.txt"
+    train.write_text("a b c\n" * 10 + " ".join(["w"] * 500) + "\n")  # one stray line over the 100-token cap
+    done = _run(
+        "train-text", "--corpus", str(train), "--test-corpus", str(_corpus(tmp_path / "test.txt", 4, 1)),
+        "--out", str(tmp_path / "out"), check=False,
+    )  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if ": warning: " in line]
+    assert lines == [
+        f"seqgan-gym train-text: warning: corpus {str(train)!r}: seq_len=None became T=3 (the longest line "
+        "within the 99th percentile of the line lengths and 100), which drops 1 of 11 lines (the longest has "
+        "500 tokens); pass seq_len to choose T"
+    ], done.stderr
+    assert "UserWarning" not in done.stderr and "warnings.warn" not in done.stderr, done.stderr
+
+
 def test_examples_run_the_same_commands(tmp_path: Path) -> None:
     """``python examples/X.py`` is the command, its errors named by the script the user typed."""
     for name in ("train_oracle", "train_text", "generate"):

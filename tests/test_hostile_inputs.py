@@ -82,7 +82,9 @@ def test_default_seq_len_rule() -> None:
     assert default_seq_len([5] * 99 + [50]) == 5  # 100 lines: the 99th shortest
     assert default_seq_len([5] * 100 + [20_000]) == 5  # 101 lines: the 100th shortest
     assert default_seq_len([7] * 98 + [8, 9, 10]) == 9  # the nearest rank, a length that occurs
-    assert default_seq_len([300] * 10) == DEFAULT_SEQ_LEN_CAP == 100
+    assert default_seq_len([300] * 10) == DEFAULT_SEQ_LEN_CAP == 100  # none fits: the cap (loading refuses it)
+    assert default_seq_len([3] * 10 + [200_000]) == 3  # one stray line over the cap: the longest that fits
+    assert default_seq_len([3] * 10 + [60, 200_000]) == 60
     with pytest.raises(ValueError, match="at least one line"):
         default_seq_len([])
 

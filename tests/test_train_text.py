@@ -250,7 +250,7 @@ def test_a_run_folder_moved_elsewhere_evaluates_generates_and_resumes(tmp_path: 
     [
         (["--n-eval", "100000000"], "--n-eval", "expected an integer in [2, 10000000]"),
         (["--n-negatives", "100000000000"], "--n-negatives", "expected an integer in [1, 10000000]"),
-        (["--alien"], "--test-corpus", "no test sentence fits"),
+        (["--alien"], "--test-corpus", "none of its 2 test sentences fits"),
     ],
 )
 def test_sizes_and_test_sentences_are_refused_before_training(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     away (``| head``) quietly, with the shell's status for SIGPIPE (141); any other failure to write
     (``> /dev/full``) in one line, status 1.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_warnings_in_one_line(f"seqgan-gym {args[0]}" if args and args[0] in COMMANDS else "seqgan-gym")
     try:
-        run(argv)
+        run(args)
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
@@ -53,6 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"seqgan-gym: error: {what}: {err.strerror or err}\n")
         raise SystemExit(1) from None
     return 0
+
+
+def show_warnings_in_one_line(program: str) -> None:
+    """Print warnings as a command-line tool words them: one line led by ``program``, no source line.
+
+    Python's default adds the warning's class and the library line that raised it, which mean
+    nothing to someone who typed a command.
+    """
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file=None, line=None):
+        (file or sys.stderr).write(f"{program}: warning: {message}\n")
+
+    warnings.showwarning = show
 
 
 def run(argv: Sequence[str] | None = None) -> Any:

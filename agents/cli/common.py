@@ -119,6 +119,11 @@ def describe_names(names: list[str]) -> str:
     return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
 
 
+def led_by(where: str, message: str) -> str:
+    """``message`` led by ``where``, unless it names it already (``--samples: line 3 ...``, ``'RUN' holds no run``)."""
+    return message if message.startswith(f"{where}: ") or repr(where) in message else f"{where}: {message}"
+
+
 def existing_file(text: str) -> str:
     """An argparse ``type`` for a file that must exist."""
     try:
@@ -186,9 +191,25 @@ def corpus_name(text: str) -> str:
         with warnings.catch_warnings():  # a default T that drops lines is said once, when the run loads it
             warnings.simplefilter("ignore")
             TextCorpus.load(text)
-    except (OSError, ValueError) as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    except (OSError, ValueError) as err:  # argparse names the option: drop the loader's own "corpus: "
+        raise argparse.ArgumentTypeError(str(err).removeprefix("corpus: ")) from None
     return text
+
+
+def test_corpus_file(text: str) -> str:
+    """An argparse ``type`` for the test sentences of a corpus file: a readable UTF-8 text file.
+
+    A built-in corpus's name is refused with a pointer to ``--corpus``: the built-in corpora bring their
+    own test sets.
+    """
+    from seqgan_gym.text import BUILTIN_CORPORA
+
+    if text in BUILTIN_CORPORA and not Path(text).is_file():
+        raise argparse.ArgumentTypeError(
+            f"expected a text file of test sentences, got {text!r}, which is a built-in corpus with its own "
+            f"test set: pass --corpus {text} and no --test-corpus"
+        )
+    return corpus_name(text)
 
 
 #: An argparse ``type`` for a seed: numpy takes seeds below 2**32 (``SeqGANConfig`` checks the same).

@@ -30,10 +30,12 @@ from agents.cli.common import (
     corpus_name,
     existing_file,
     int_in_range,
+    led_by,
     output_file,
     program,
     seed,
     temperature,
+    test_corpus_file,
 )
 from agents.experiment.config import GENERATORS
 from seqgan_gym._io import atomic_write_json
@@ -59,11 +61,6 @@ def blame(where: str) -> Iterator[None]:
         raise
     except (ValueError, ImportError) as err:  # a checkpoint's and the oracle loader's errors are ValueErrors
         raise Refused(led_by(where, str(err))) from None
-
-
-def led_by(where: str, message: str) -> str:
-    """``message`` led by ``where``, unless it names it already (``--samples: line 3 ...``, ``'RUN' holds no run``)."""
-    return message if message.startswith(f"{where}: ") or repr(where) in message else f"{where}: {message}"
 
 
 def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:
@@ -168,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--corpus", type=corpus_name, default=None, help=f"without a run: {' or '.join(BUILTIN_CORPORA)} or a file"
     )
-    parser.add_argument("--test-corpus", type=corpus_name, default=None, help="the test file of a --corpus file")
+    parser.add_argument("--test-corpus", type=test_corpus_file, default=None, help="the test file of a --corpus file")
     parser.add_argument("--oracle-file", type=existing_file, default=None, help="without a run: the authors' oracle")
     # Defaults filled in by parse_args: given with --samples, these would be ignored, so they are refused.
     parser.add_argument("--which", choices=GENERATORS, default=None, help="G_θ (method) or the MLE control")

@@ -14,7 +14,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agents.cli.common import MAX_SAMPLES, OneLineParser, bad_input, int_in_range, program, seed, temperature
+from agents.cli.common import (
+    MAX_SAMPLES,
+    OneLineParser,
+    bad_input,
+    int_in_range,
+    led_by,
+    program,
+    seed,
+    temperature,
+)
 from agents.experiment.config import GENERATORS
 
 PROG = program("generate", "generate.py")
@@ -42,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
         for line in lines:
             print(line)
     except (CheckpointError, ValueError, ImportError) as err:
-        bad_input(PROG, f"{args.run}: {err}")
+        bad_input(PROG, led_by(args.run, str(err)))
     except KeyboardInterrupt:  # Ctrl-C while sampling or printing: one line, the shell's status for SIGINT
         sys.stderr.write(f"{PROG}: interrupted\n")
         raise SystemExit(130) from None

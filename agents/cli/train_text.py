@@ -56,6 +56,7 @@ from agents.cli.common import (
     seed,
     stop_after_this_unit,
     temperature,
+    test_corpus_file,
 )
 from agents.experiment.config import SeqGANConfig
 from agents.experiment.text_runs import TEXT_DEFAULTS, text_config
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = {**SeqGANConfig().to_dict(), **TEXT_DEFAULTS}
     parser.add_argument("--corpus", type=corpus_name, default="coco", help="coco (default), poems, or a text file")
-    parser.add_argument("--test-corpus", type=corpus_name, default=None, help="test sentences for a corpus file")
+    parser.add_argument("--test-corpus", type=test_corpus_file, default=None, help="test sentences for a corpus file")
     parser.add_argument(
         "--tokenizer", type=_tokenizer, default="word", help="word (default), char, or a tokenizer.json"
     )
@@ -174,7 +175,12 @@ def make_config(args: argparse.Namespace) -> SeqGANConfig:
         )
     except (ImportError, ValueError) as err:
         message = str(err)
-        for field in ("test_corpus", *fields):  # text_config and SeqGANConfig name the field at fault first
+        for field in (
+            "test_corpus",
+            "tokenizer",
+            "seq_len",
+            *fields,
+        ):  # text_config and SeqGANConfig name the field at fault first
             if message.startswith(f"{field}: "):
                 bad_input(PROG, f"--{field.replace('_', '-')}: {message.removeprefix(field + ': ')}")
             if message.startswith(f"{field} "):

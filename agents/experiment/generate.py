@@ -36,6 +36,12 @@ def load_run_generator(
     if which not in GENERATORS:
         raise ValueError(f"which must be one of {list(GENERATORS)}, got {which!r}")
     run_dir = Path(run_dir)
+    if run_dir.is_file() and run_dir.name == CHECKPOINT_NAME:
+        raise CheckpointError(f"{str(run_dir)!r} is the run's checkpoint: name its folder, {str(run_dir.parent)!r}")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(f"{str(run_dir)!r} is a file, not a run folder (the --out of a training command)")
+    if not run_dir.exists():
+        raise CheckpointError(f"{str(run_dir)!r} holds no run: there is no such folder")
     if not (run_dir / CHECKPOINT_NAME).is_file():
         raise CheckpointError(f"{str(run_dir)!r} holds no run: no {CHECKPOINT_NAME} in it")
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)

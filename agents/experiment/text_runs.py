@@ -149,9 +149,11 @@ def held_out_sentences(corpus: TextCorpus, n: int) -> torch.Tensor:
         if 0 < len(s) <= corpus.seq_len and all(t in known for t in s)
     ][:n]
     if not rows:
+        too_long = sum(len(s) > corpus.seq_len for s in corpus.test)
         raise ValueError(
-            f"corpus {corpus.name!r}: no test sentence fits in T={corpus.seq_len} tokens of the training vocabulary, "
-            "so NLL-test has nothing to score"
+            f"corpus {corpus.name!r}: none of its {len(corpus.test)} test sentences fits in T={corpus.seq_len} "
+            f"tokens of the training vocabulary ({too_long} longer than T, the rest with unknown tokens), so "
+            "NLL-test has nothing to score"
         )
     return torch.tensor(rows, dtype=torch.long)
 

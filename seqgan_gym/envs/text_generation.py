@@ -54,7 +54,8 @@ class TextGenerationEnv(SequenceGenerationEnv):
     * ``corpus``: ``"coco"`` (image captions, words), ``"poems"`` (Chinese quatrains, characters),
       the path of a UTF-8 text file with one sentence a line, or a ``TextCorpus``.
     * ``seq_len``: T (``<= 10,000``); ``None``: COCO 35, poems 24 (their longest sentences, in words),
-      else the 99th percentile of the line lengths in tokens, at most 100 (``seqgan_gym.text.default_seq_len``).
+      else the longest line within the 99th percentile of the line lengths and 100 tokens
+      (``seqgan_gym.text.default_seq_len``).
       Longer lines of a corpus are dropped whole (``corpus.n_dropped``).
     * ``test_corpus``: the path of a test file for a file ``corpus`` (BLEU's references).
     * ``tokenizer``: ``"word"`` (split at whitespace), ``"char"`` (every character, a run of
