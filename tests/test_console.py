@@ -129,6 +129,17 @@ def test_train_text_then_generate_and_evaluate_a_samples_file(tmp_path: Path) ->
     table = json.loads((out / "results.json").read_text())["table"]["SeqGAN"]
     again = console_run(["evaluate", str(out), "--samples", str(out / "samples_seqgan.txt")])
     assert {k: again[k] for k in table} == table
+    # Token ids scored as text would score 0 on every BLEU without a word: refused, naming the cause.
+    ids = tmp_path / "ids.txt"
+    ids.write_text("3 5 7 1 0\n2 2 4 9 0\n")
+    for argv in (
+        [str(out), "--samples", str(ids)],
+        ["--samples", str(ids), "--corpus", str(train), "--test-corpus", str(test)],
+    ):
+        done = _run("evaluate", *argv, check=False)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert "--samples: none of its 8 distinct words occurs in the test set" in done.stderr, done.stderr
+        assert "token ids" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,27 @@ def read_token_ids(path: str, vocab_size: int, seq_len: int) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.long)
 
 
+def check_some_words_known(words: list[list[str]], corpus: TextCorpus) -> None:
+    """Refuse samples none of whose words occurs in the test set: every BLEU would be 0 without a word.
+
+    The usual cause is a file of token ids (an oracle run's samples, or ``evaluate --samples`` on
+    ``samples.txt`` of a text run's ids) scored as text.
+    """
+    written = {w for sample in words for w in sample}
+    if not written or not written.isdisjoint({w for sentence in corpus.bleu_references() for w in sentence}):
+        return
+    ids = all(w.isdecimal() for w in written)
+    what = (
+        "it holds token ids, not words: decode them first (seqgan-gym generate RUN writes words)"
+        if ids
+        else ("is it a sample of this corpus?")
+    )
+    raise ValueError(
+        f"--samples: none of its {len(written):,} distinct words occurs in the test set, so every BLEU "
+        f"would be 0; {what}"
+    )
+
+
 def text_scores(words: list[list[str]], corpus: TextCorpus) -> dict[str, float]:
     """BLEU-2..5 of ``words`` (one list of words per sample) against the test set, Self-BLEU-2..4 among them."""
     from agents.experiment.text_runs import BLEU_ORDERS, SELF_BLEU_ORDERS
@@ -120,6 +141,8 @@ def evaluate_run(args: argparse.Namespace) -> dict[str, Any]:
         corpus = benchmark.corpus
         with blame("--samples"):
             words = corpus.bleu_words(samples) if samples is not None else _words(args.samples)
+            if samples is None:
+                check_some_words_known(words, corpus)
         return {**scores, "n": len(words), **text_scores(words, corpus)}
     assert benchmark.oracle is not None
     if samples is None:
@@ -148,6 +171,7 @@ def evaluate_file(args: argparse.Namespace) -> dict[str, Any]:
             corpus = TextCorpus.load(args.corpus, test_corpus=args.test_corpus)
         with blame("--samples"):
             words = _words(args.samples)
+            check_some_words_known(words, corpus)
         return {**scores, "corpus": args.corpus, "n": len(words), **text_scores(words, corpus)}
     with blame("--oracle-file"):
         oracle = OracleLSTM.from_paper_file(args.oracle_file)
