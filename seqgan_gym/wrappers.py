@@ -27,6 +27,14 @@ def _check_reward_mode(reward_mode: Any) -> str:
 def _estimator(
     env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward: RewardFunction
 ) -> MonteCarloQEstimator:
+    layer = env
+    while layer is not None:  # the wrapper chain, outermost first
+        if isinstance(layer, _MonteCarloRewards):
+            raise ValueError(
+                f"env is already wrapped in {type(layer).__name__}: its rewards are Q_t already, and a second "
+                "wrapper would replace them by rollouts of its own (twice the work, another G_β); wrap once"
+            )
+        layer = getattr(layer, "env", None)
     base = env.unwrapped
     if isinstance(base, (SyncVectorEnv, AsyncVectorEnv)):  # sub-envs of their own: each gets the wrapper
         raise TypeError(

@@ -15,7 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from seqgan_gym import MonteCarloRewardWrapper, TokenGenerationEnv, TokenGenerationVectorEnv
+from seqgan_gym import (
+    MonteCarloRewardVectorWrapper,
+    MonteCarloRewardWrapper,
+    TokenGenerationEnv,
+    TokenGenerationVectorEnv,
+)
 from seqgan_gym.discriminator import Discriminator
 from seqgan_gym.generator import LSTMGenerator
 from seqgan_gym.oracle import OracleLoadError, OracleLSTM
@@ -443,6 +448,18 @@ def test_rollout_policy_with_other_sizes(env, venv, vocab_size: int, seq_len: in
 def test_wrapper_on_an_env_that_is_not_seqgan(policy: LSTMGenerator) -> None:
     _raises(TypeError, "env", MonteCarloRewardWrapper, gym.make("CartPole-v1"), policy, 2)
     _raises(TypeError, "env", MonteCarloRewardWrapper, "SeqGAN-Oracle-v0", policy, 2)
+
+
+def test_wrapping_twice_is_refused(wrapped_env: MonteCarloRewardWrapper, venv, policy: LSTMGenerator) -> None:
+    """A second Monte Carlo wrapper would replace Q_t by its own rollouts: refused, also under other wrappers."""
+    from gymnasium.wrappers import TimeLimit
+
+    for env in (wrapped_env, TimeLimit(wrapped_env, max_episode_steps=T)):
+        error = _raises(ValueError, "env", MonteCarloRewardWrapper, env, policy, 2)
+        assert "already wrapped in MonteCarloRewardWrapper" in str(error)
+    once = MonteCarloRewardVectorWrapper(venv, policy, n_rollouts=2)
+    error = _raises(ValueError, "env", MonteCarloRewardVectorWrapper, once, policy, 2)
+    assert "already wrapped in MonteCarloRewardVectorWrapper" in str(error)
 
 
 def test_wrapper_stepped_without_its_own_reset_leaves_the_env_untouched(kwargs: dict, policy: LSTMGenerator) -> None:
