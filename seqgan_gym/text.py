@@ -273,7 +273,7 @@ class TextCorpus:
                 f"corpus {name!r}: seq_len=None became T={seq_len} (the longest line within the "
                 f"{DEFAULT_SEQ_LEN_PERCENTILE}th percentile of the line lengths and {DEFAULT_SEQ_LEN_CAP}), "
                 f"which drops {len(sentences) - len(kept)} of {len(sentences)} lines (the longest has "
-                f"{max(len(s) for s in sentences)} tokens); pass seq_len to choose T",
+                f"{max(len(s) for s in sentences)} tokens); choose T with seq_len (--seq-len of seqgan-gym train-text)",
                 stacklevel=2,
             )
         if not kept:

@@ -209,7 +209,7 @@ def test_warnings_are_one_line_led_by_the_command(tmp_path: Path) -> None:
     assert lines == [
         f"seqgan-gym train-text: warning: corpus {str(train)!r}: seq_len=None became T=3 (the longest line "
         "within the 99th percentile of the line lengths and 100), which drops 1 of 11 lines (the longest has "
-        "500 tokens); pass seq_len to choose T"
+        "500 tokens); choose T with seq_len (--seq-len of seqgan-gym train-text)"
     ], done.stderr
     assert "UserWarning" not in done.stderr and "warnings.warn" not in done.stderr, done.stderr
 

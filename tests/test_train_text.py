@@ -123,6 +123,9 @@ def test_resume_refuses_a_corpus_that_changed(tmp_path: Path, capsys: pytest.Cap
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--resume" in err, err
+    # Said in the command line's words: what changed and what to do, no Python function to call.
+    assert "n_real=49 training sentences, not the" in err and "n_real=48" in err, err
+    assert "put the corpus back as it was, or start a new run on it" in err and "()" not in err, err
 
 
 def test_char_tokenizer_keeps_spaces_through_the_run(tmp_path: Path) -> None:

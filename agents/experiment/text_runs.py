@@ -127,9 +127,9 @@ def load_corpus(config: SeqGANConfig) -> TextCorpus:
     found = (corpus.vocab_size, len(corpus.train))
     if found != (config.vocab_size, config.n_real):
         raise ValueError(
-            f"corpus {config.corpus!r} gives vocab_size={found[0]} and n_real={found[1]} training sentences; the "
-            f"config has vocab_size={config.vocab_size}, n_real={config.n_real} (build a config with text_config(); "
-            "to resume a run, put its corpus back as it was)"
+            f"corpus {config.corpus!r} now gives vocab_size={found[0]} and n_real={found[1]} training sentences, "
+            f"not the vocab_size={config.vocab_size} and n_real={config.n_real} the run's config was made for: put "
+            "the corpus back as it was, or start a new run on it"
         )
     return corpus
 
