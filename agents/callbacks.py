@@ -107,13 +107,13 @@ def unfit_settings(model: BaseAlgorithm, env: Any) -> list[str]:
     return found
 
 
-def warn_unfit_settings(model: BaseAlgorithm, env: Any) -> None:
-    """A ``UserWarning`` for each of :func:`unfit_settings`, once per model (several callbacks may ask)."""
+def warn_unfit_settings(model: BaseAlgorithm, env: Any, stacklevel: int = 1) -> None:
+    """A ``UserWarning`` for each of :func:`unfit_settings`, once per model (its setup and callbacks may ask)."""
     if getattr(model, "_unfit_settings_warned", False):
         return
     model._unfit_settings_warned = True  # type: ignore[attr-defined]
     for message in unfit_settings(model, env):
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 class _AfterEachUpdate(BaseCallback):

@@ -12,6 +12,7 @@ callbacks use it the same way for either.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from typing import Any
@@ -431,12 +432,42 @@ def check_seqgan_env(env: GymEnv | str | None, verbose: int = 0, algorithm: str 
     return env
 
 
+def is_seqgan_env(env: Any) -> bool:
+    """Whether ``env`` has a SeqGAN env's spaces (:data:`SPACES_NEEDED`)."""
+    try:
+        _check_spaces(env.observation_space, env.action_space)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _warning_of_unfit_settings(setup_model: Any) -> Any:
+    """``setup_model`` followed, on a SeqGAN env, by a warning for each setting that cannot fit its episodes."""
+    if getattr(setup_model, "warns_of_unfit_settings", False):
+        return setup_model
+
+    @functools.wraps(setup_model)
+    def _setup_model(self: Any) -> None:
+        setup_model(self)
+        if self.env is not None and is_seqgan_env(self.env):
+            from agents.callbacks import warn_unfit_settings  # not at import: the callbacks need this module
+
+            warn_unfit_settings(self, self.env, stacklevel=3)  # the line of the user's PPO(...)
+
+    _setup_model.warns_of_unfit_settings = True  # type: ignore[attr-defined]
+    return _setup_model
+
+
 def register_policy_aliases() -> None:
     """Let SB3's actor-critic algorithms take ``"GeneratorPolicy"`` by name, as they take ``"MlpPolicy"``.
 
     ``PPO("GeneratorPolicy", env)`` and an RL Zoo yaml's ``policy: GeneratorPolicy`` then work.
     Adds the name to ``PPO``, ``A2C`` and, when sb3-contrib is installed, ``TRPO``'s ``policy_aliases``;
     run when this module is imported, and by ``import agents`` (:mod:`agents`).
+
+    Their model setup also warns, on a SeqGAN env only, of settings that cannot fit its episodes
+    (:func:`agents.callbacks.unfit_settings`: ``MlpPolicy``, γ, ``n_steps``), so that a plain
+    ``PPO("MlpPolicy", env, gamma=0.99)`` is not silent when no callback of ours would say it.
     """
     from stable_baselines3 import A2C, PPO
 
@@ -449,6 +480,7 @@ def register_policy_aliases() -> None:
         algorithms.append(TRPO)
     for algorithm in algorithms:
         algorithm.policy_aliases.setdefault("GeneratorPolicy", GeneratorPolicy)
+        algorithm._setup_model = _warning_of_unfit_settings(algorithm._setup_model)
 
 
 register_policy_aliases()  # PPO("GeneratorPolicy", env), as RL Zoo's yaml names it

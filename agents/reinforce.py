@@ -135,6 +135,10 @@ class REINFORCE(BaseAlgorithm):
         self.policy = self.policy_class(  # type: ignore[assignment]
             self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs
         ).to(self.device)
+        if self.env is not None:  # as SB3's algorithms do once agents is imported (agents.policies)
+            from agents.callbacks import warn_unfit_settings
+
+            warn_unfit_settings(self, self.env, stacklevel=3)  # the line of the user's REINFORCE(...)
 
     @property
     def seq_len(self) -> int:

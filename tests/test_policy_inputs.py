@@ -4,6 +4,7 @@ settings that do not fit episodes of T tokens (MlpPolicy, γ, n_steps) are one w
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,13 +62,32 @@ def test_settings_that_do_not_fit_the_episodes_are_named() -> None:
     assert gamma.startswith("gamma=0: without Monte Carlo rewards") and "use gamma=1.0" in gamma
 
 
-def test_learn_with_callbacks_warns_once_per_setting() -> None:
+def test_setup_and_callbacks_warn_once_per_setting() -> None:
     env = _env()
-    model = PPO(GeneratorPolicy, env, n_steps=2 * T + 1, batch_size=4, gamma=0.5)
-    callbacks = [RolloutPolicySync(), RolloutPolicySync()]  # two callbacks ask: one warning each
+    callbacks = [RolloutPolicySync(), RolloutPolicySync()]  # two callbacks ask too: still one warning each
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        model = PPO(GeneratorPolicy, env, n_steps=2 * T + 1, batch_size=4, gamma=0.5)
         model.learn(4 * (2 * T + 1), callback=callbacks)
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert sum(m.startswith("gamma=0.5") for m in messages) == 1
     assert sum(m.startswith(f"n_steps={2 * T + 1}") for m in messages) == 1
+
+
+def test_plain_sb3_without_our_callbacks_is_not_silent() -> None:
+    """PPO, A2C and REINFORCE warn as they are built, at the user's line, on a SeqGAN env and only there."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        PPO("MlpPolicy", _env(), n_steps=2048, batch_size=64, gamma=0.99)
+        A2C("GeneratorPolicy", _bare_env(), n_steps=T, gamma=0.9)
+        REINFORCE("LSTMGeneratorPolicy", _env(), gamma=0.5)
+        A2C("MlpPolicy", "CartPole-v1", n_steps=7, gamma=0.9)  # not a SeqGAN env: nothing to say
+    found = [(str(w.message).split(" ")[0], Path(w.filename).name) for w in caught if w.category is UserWarning]
+    here = Path(__file__).name  # each warning points to the line that built the model
+    assert found == [
+        ("policy:", here),  # PPO(MlpPolicy, ...)
+        ("gamma=0.99:", here),
+        ("n_steps=2048", here),  # 2048 % T != 0
+        ("gamma=0.9:", here),  # A2C without Monte Carlo rewards
+        ("gamma=0.5:", here),  # REINFORCE with them
+    ], found
