@@ -5,8 +5,10 @@ configuration, presets, checkpoints and records); many runs at once are :mod:`ag
 ``seqgan-gym`` command :mod:`agents.cli`, and Algorithm 1 in one function :mod:`agents.algorithm1`.
 Importing ``agents`` registers ``"GeneratorPolicy"`` as a policy name of SB3's ``PPO`` and ``A2C``
 and sb3-contrib's ``TRPO`` (:func:`agents.policies.register_policy_aliases`): at once when
-Stable-Baselines3 is already imported, else as soon as it is. The public names below are imported on
-first use (PEP 562), so that ``import agents`` and ``seqgan-gym --help`` do not import torch.
+Stable-Baselines3 is already imported, else as soon as it is. In an RL Zoo process it also gives the
+Zoo's evaluation env the oracle's reward (:func:`agents.zoo.evaluate_on_the_oracle`). The public
+names below are imported on first use (PEP 562), so that ``import agents`` and ``seqgan-gym --help``
+do not import torch.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class _RegisterOnSB3Import(importlib.abc.MetaPathFinder):
 
 if "stable_baselines3" in sys.modules:
     _register_policy_aliases()  # PPO("GeneratorPolicy", env), as RL Zoo's yaml names it
+if "rl_zoo3.exp_manager" in sys.modules:  # in a Zoo process: its yaml's callbacks import agents
+    importlib.import_module("agents.zoo").evaluate_on_the_oracle()
 _NOT_YET_IMPORTED = {"stable_baselines3", "sb3_contrib"} - set(sys.modules)
 if _NOT_YET_IMPORTED and not any(isinstance(finder, _RegisterOnSB3Import) for finder in sys.meta_path):
     sys.meta_path.insert(0, _RegisterOnSB3Import(_NOT_YET_IMPORTED))

@@ -17,24 +17,29 @@ yaml file:
 * samplers for ``--optimize`` (``HYPERPARAMS_SAMPLER``) over what matters for a pretrained generator
   (learning rate, epochs per batch, clip range or KL, entropy, gradient clip, advantage
   normalisation). The Zoo's own samplers also draw γ near 1, ``n_steps`` up to 4096 and an MLP
-  actor (``net_arch``), which would undo the Monte Carlo returns and replace G_θ;
-* an evaluation env scored by the oracle: unless ``--eval-env-kwargs`` is given, the Zoo's
-  evaluation env gets ``terminal_reward="oracle_log_likelihood"``, so its mean episode return (what
-  ``--optimize`` maximises, and what picks ``best_model.zip``) is minus NLL-oracle. Its own D would
-  never train: that return would mean nothing. Set ``--eval-episodes`` to a few hundred (one
-  sampled sequence each: the yaml's ``deterministic_decoding: sample``).
+  actor (``net_arch``), which would undo the Monte Carlo returns and replace G_θ.
+
+Both commands evaluate on the oracle: :func:`evaluate_on_the_oracle`, run when ``agents`` is
+imported in a Zoo process (the shipped yaml's callbacks import it before the Zoo builds any env),
+gives the Zoo's evaluation env of ``SeqGAN-Oracle-v0`` ``terminal_reward="oracle_log_likelihood"``
+unless ``--eval-env-kwargs`` is given. Its mean episode return (what ``--optimize`` maximises, and
+what picks ``best_model.zip``) is then minus NLL-oracle; the Monte Carlo wrapper passes such an
+env's rewards through. Built like the training env, the evaluation env would be scored by a D of its
+own that never trains: a return that says nothing of the generator. Set ``--eval-episodes`` to a few
+hundred (one sampled sequence each: the yaml's ``deterministic_decoding: sample``).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
 
 HYPERPARAMS_DIR = Path(__file__).with_name("hyperparams")
 ALGORITHMS = ("ppo", "a2c", "trpo", "reinforce")
-#: The evaluation env's arguments unless the command line gives its own.
-EVAL_ENV_KWARGS = ("--eval-env-kwargs", "terminal_reward:'oracle_log_likelihood'")
+#: The env ids whose RL Zoo evaluation env :func:`evaluate_on_the_oracle` scores by the oracle.
+ORACLE_ENV_IDS = ("SeqGAN-Oracle-v0",)
 
 
 def hyperparams_file(algo: str) -> Path:
@@ -123,18 +128,37 @@ def register() -> None:
     from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER
     from rl_zoo3.utils import ALGOS
 
-    from agents import REINFORCE  # also registers the "GeneratorPolicy" alias
+    from agents.policies import register_policy_aliases
+    from agents.reinforce import REINFORCE
+
+    register_policy_aliases()  # the yaml's "GeneratorPolicy"
 
     ALGOS["reinforce"] = REINFORCE
     HYPERPARAMS_SAMPLER.update(SAMPLERS)
 
 
-def _option_values(args: list[str], option: str) -> list[str]:
-    """The values that follow ``option`` in ``args`` (up to the next option), ``[]`` without it."""
-    if option not in args:
-        return []
-    values = args[args.index(option) + 1 :]
-    return values[: next((i for i, v in enumerate(values) if v.startswith("-")), len(values))]
+def evaluate_on_the_oracle() -> None:
+    """RL Zoo's evaluation env of ``SeqGAN-Oracle-v0`` with the oracle's log-likelihood as its reward.
+
+    Wraps ``rl_zoo3.exp_manager.ExperimentManager.create_envs`` (once, this process only): an
+    evaluation env gets ``terminal_reward="oracle_log_likelihood"`` on top of the training env's
+    arguments, unless the command line gave ``--eval-env-kwargs`` (then those, as the Zoo does).
+    """
+    from rl_zoo3.exp_manager import ExperimentManager
+
+    create_envs = ExperimentManager.create_envs
+    if getattr(create_envs, "evaluates_on_the_oracle", False):
+        return
+
+    @functools.wraps(create_envs)
+    def _create_envs(self: Any, n_envs: int, eval_env: bool = False, no_log: bool = False) -> Any:
+        chosen = getattr(self, "_eval_env_kwargs_args", None) is not None  # --eval-env-kwargs given
+        if eval_env and not chosen and self.env_name.gym_id in ORACLE_ENV_IDS:
+            self.eval_env_kwargs = {**self.eval_env_kwargs, "terminal_reward": "oracle_log_likelihood"}
+        return create_envs(self, n_envs, eval_env=eval_env, no_log=no_log)
+
+    _create_envs.evaluates_on_the_oracle = True  # type: ignore[attr-defined]
+    ExperimentManager.create_envs = _create_envs  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,11 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         raise SystemExit('RL Zoo is not installed: pip install -e ".[zoo]"') from None
     args = list(sys.argv[1:] if argv is None else argv)
-    if EVAL_ENV_KWARGS[0] not in args:  # the Zoo replaces env_kwargs by these: keep --env-kwargs in them
-        args += [*EVAL_ENV_KWARGS, *_option_values(args, "--env-kwargs")]
     if "--gym-packages" not in args:
         args += ["--gym-packages", "seqgan_gym"]
     register()
+    evaluate_on_the_oracle()
     sys.argv = ["python -m agents.zoo", *args]  # the Zoo's train() parses sys.argv
     train()
 

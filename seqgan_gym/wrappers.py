@@ -74,6 +74,9 @@ class _MonteCarloRewards:
         self.rollout_policy = self.estimator.rollout_policy
         self.n_rollouts = self.estimator.n_rollouts
         self._generator: torch.Generator | None = None
+        # An evaluation env (terminal_reward="oracle_log_likelihood"): its return, (1/T) log G_oracle(Y),
+        # is the number to read, and RL Zoo wraps its evaluation env as it wraps the training env.
+        self.passes_rewards_through = bool(getattr(env.unwrapped.discriminator, "evaluation_only", False))
 
     def load_rollout_policy_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Give G_β these weights: how ``RolloutPolicySync`` reaches every sub-env's G_β (``env_method``)."""
@@ -95,6 +98,11 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
     mean as the reward: r_t = Q_t = Q(Y_{1:t-1}, y_t). At t = T the reward is D(Y) (exactly the
     env's own terminal reward). ``info["q_value"]`` carries Q_t as well. Another ``reward`` function
     (:mod:`seqgan_gym.rewards`) replaces the mean, at t = T too.
+
+    **Evaluation envs.** On an env made with ``terminal_reward="oracle_log_likelihood"`` the wrapper
+    passes the env's rewards through (no rollouts): the return is then (1/T) log G_oracle(Y), whose
+    mean is minus NLL-oracle, as RL Zoo's evaluation (which wraps its evaluation env like the
+    training env) should read it.
 
     **Returns.** With discount γ = 0 the return of each action is exactly the paper's Q_t, so a
     REINFORCE update reproduces Algorithm 1, and an actor-critic gets the advantage Q_t - V(s_t).
@@ -150,6 +158,8 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
         return obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.passes_rewards_through:
+            return self.env.step(action)
         if not self.estimator.ready:  # checked first, so the env is not stepped out of sync
             raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
@@ -203,6 +213,8 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
         return obs, info
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self.passes_rewards_through:
+            return self.env.step(actions)
         if not (self.estimator.ready or self._restart_next_step):  # before the env steps out of sync
             raise RuntimeError("step() called before reset(); call reset() on the wrapper first")
         obs, rewards, terminated, truncated, infos = self.env.step(actions)  # the env validates actions

@@ -424,3 +424,31 @@ def test_gymnasium_sync_and_async_vector_envs_take_the_wrapper_per_sub_env(
         assert all(np.allclose(step[4]["q_value"], step[1]) for step in steps)
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_an_evaluation_env_s_rewards_pass_through(vector: bool) -> None:
+    """terminal_reward="oracle_log_likelihood": the return is (1/T) log G_oracle(Y), with or without the wrapper.
+
+    RL Zoo wraps its evaluation env like its training env; rollouts scored by the oracle would add
+    the Q_t of a G_β that never trains to the number the evaluation reads.
+    """
+    sizes = {"vocab_size": V, "seq_len": T, "n_real": 16, "terminal_reward": "oracle_log_likelihood"}
+    make = (
+        (lambda: gym.make_vec("SeqGAN-Oracle-v0", num_envs=3, **sizes))
+        if vector
+        else (lambda: gym.make("SeqGAN-Oracle-v0", **sizes))
+    )
+    bare, wrapped = make(), MonteCarloRewardWrapper(make(), n_rollouts=4)
+    assert wrapped.passes_rewards_through
+    actions = np.random.default_rng(0).integers(0, V, size=(T, 3) if vector else T)
+    returns = []
+    for env in (bare, wrapped):
+        env.reset(seed=1)
+        rewards = [env.step(a)[1] for a in actions]
+        returns.append(np.asarray(rewards, dtype=np.float64))
+    np.testing.assert_array_equal(returns[0], returns[1])
+    tokens = torch.as_tensor(actions.T if vector else actions[None], dtype=torch.long)
+    expected = bare.unwrapped.oracle.log_prob(tokens).mean(dim=1).double().numpy()
+    assert np.all(returns[1][:-1] == 0)
+    np.testing.assert_allclose(returns[1][-1], expected if vector else expected[0], rtol=1e-6)

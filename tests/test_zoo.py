@@ -68,7 +68,14 @@ def test_the_zoo_itself_trains_ppo_and_logs_nll_oracle(tmp_path: Path) -> None:
     _run(
         "rl_zoo3.train", "--algo", "ppo", "--env", ENV, "--gym-packages", "seqgan_gym", "--conf-file", str(conf),
         *ENV_KWARGS, "-f", str(tmp_path / "logs"), "--tensorboard-log", str(tmp_path / "tb"), "--seed", "0",
+        "--eval-freq", "16", "--eval-episodes", "16", "--n-eval-envs", "4",
     )  # fmt: skip
+    # best_model.zip is chosen by the evaluation env's return: the oracle's mean log-probability per token
+    # of each sampled sequence (< 0), not Q_t from a D of the evaluation env's own that never trains (> 0).
+    (run,) = (tmp_path / "logs" / "ppo").iterdir()
+    rewards = np.load(run / "evaluations.npz")["results"]
+    assert rewards.shape == (4, 16) and np.all(rewards < 0) and np.all(rewards > -3 * np.log(20)), rewards
+    assert (run / "best_model.zip").is_file()
     (events,) = (tmp_path / "tb").rglob("events.out.tfevents.*")
     accumulator = EventAccumulator(str(events.parent))
     accumulator.Reload()

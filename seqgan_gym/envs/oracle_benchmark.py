@@ -34,6 +34,9 @@ class OracleLogLikelihood:
     objective) measure NLL-oracle; nothing trains it.
     """
 
+    #: The Monte Carlo wrappers pass such an env's rewards through (an evaluation, not a GAN's reward).
+    evaluation_only = True
+
     def __init__(self, oracle: OracleLSTM) -> None:
         self.oracle = oracle
         self.vocab_size, self.seq_len = oracle.vocab_size, oracle.seq_len
