@@ -167,6 +167,7 @@ def make_sb3_vec_env(
     reward_mode: str = "q",
     monitor: bool = True,
     reward: RewardFunction = mean_reward,
+    kl_coef: float = 0.0,
     **env_kwargs: Any,
 ) -> VecEnv:
     """Build the batched env, the Monte Carlo reward wrapper and the SB3 adapter in one call.
@@ -181,6 +182,8 @@ def make_sb3_vec_env(
     :param reward_mode: the wrapper's reward mode (``"q"``).
     :param reward: the wrapper's reward function, completions' scores ``[B, N]`` to Q_t ``[B]``
         (:mod:`seqgan_gym.rewards`; default: the paper's mean).
+    :param kl_coef: the wrapper's KL penalty to G_β as it is at the first step (0: none, the paper's
+        reward; :mod:`seqgan_gym.rewards.kl_penalty`): keeps PPO, A2C or TRPO near the pretrained G.
     :param monitor: wrap the result in SB3's ``VecMonitor``, so that algorithms log episode returns
         (``rollout/ep_rew_mean``); ``False`` returns the bare adapter.
     :param env_kwargs: the env's arguments, listed under Arguments of ``TokenGenerationEnv``
@@ -191,6 +194,8 @@ def make_sb3_vec_env(
     n_envs = check_int("n_envs", n_envs, minimum=1)
     if n_rollouts is not None:
         n_rollouts = check_int("n_rollouts", n_rollouts, minimum=1)
+    elif kl_coef != 0:
+        raise ValueError("kl_coef: the KL penalty is a part of the Monte Carlo wrapper's reward; give n_rollouts")
     if "autoreset_mode" in env_kwargs:
         raise ValueError("autoreset_mode is fixed to SAME_STEP for SB3; do not pass it")
     try:
@@ -212,7 +217,7 @@ def make_sb3_vec_env(
     )
     if n_rollouts is not None:
         venv = MonteCarloRewardVectorWrapper(
-            venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode, reward=reward
+            venv, rollout_policy, n_rollouts=n_rollouts, reward_mode=reward_mode, reward=reward, kl_coef=kl_coef
         )
     env = SB3VecEnv(venv)
     return VecMonitor(env) if monitor else env

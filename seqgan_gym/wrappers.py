@@ -9,8 +9,10 @@ import numpy as np
 import torch
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv, VectorWrapper
 
+from seqgan_gym._checks import check_float
 from seqgan_gym.generator import LSTMGenerator, TokenLSTM
 from seqgan_gym.rewards import RewardFunction, mean_reward
+from seqgan_gym.rewards.kl_penalty import KLPenalty
 from seqgan_gym.rollout import MonteCarloQEstimator
 
 #: ``"q"``: r_t = Q_t, the paper's per-step weight (``docs/design.md`` §2). A "difference" reward
@@ -67,13 +69,26 @@ class _MonteCarloRewards:
     estimator: MonteCarloQEstimator
 
     def _set_up(
-        self, env: Any, rollout_policy: TokenLSTM | None, n_rollouts: int, reward_mode: str, reward: RewardFunction
+        self,
+        env: Any,
+        rollout_policy: TokenLSTM | None,
+        n_rollouts: int,
+        reward_mode: str,
+        reward: RewardFunction,
+        kl_coef: float,
+        reference_policy: TokenLSTM | None,
     ) -> None:
         self.reward_mode = _check_reward_mode(reward_mode)
+        kl_coef = check_float("kl_coef", kl_coef, 0)
+        if reference_policy is not None and kl_coef == 0:
+            raise ValueError("reference_policy is the KL penalty's reference: give it with kl_coef > 0")
         self.estimator = _estimator(env, rollout_policy, n_rollouts, reward)
         self.rollout_policy = self.estimator.rollout_policy
         self.n_rollouts = self.estimator.n_rollouts
         self._generator: torch.Generator | None = None
+        #: The KL penalty to π_ref (``None`` without one); its reference is frozen at the first step if not given.
+        self.kl_penalty = KLPenalty(self.rollout_policy, kl_coef, reference_policy) if kl_coef > 0 else None
+        self.kl_coef = kl_coef
         # An evaluation env (terminal_reward="oracle_log_likelihood"): its return, (1/T) log G_oracle(Y),
         # is the number to read, and RL Zoo wraps its evaluation env as it wraps the training env.
         self.passes_rewards_through = bool(getattr(env.unwrapped.discriminator, "evaluation_only", False))
@@ -81,6 +96,21 @@ class _MonteCarloRewards:
     def load_rollout_policy_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Give G_β these weights: how ``RolloutPolicySync`` reaches every sub-env's G_β (``env_method``)."""
         self.rollout_policy.load_state_dict(state_dict)
+
+    def _restart(self, batch_size: int) -> None:
+        """New episodes: the estimator's prefixes and, once it has a reference, the KL penalty's."""
+        self.estimator.reset(batch_size)
+        if self.kl_penalty is not None and self.kl_penalty.reference is not None:
+            self.kl_penalty.reset(batch_size)
+
+    def _penalty(self, tokens: torch.Tensor) -> np.ndarray | float:
+        """The KL penalty of this step's tokens (0 without one); π_ref is frozen at the first step."""
+        if self.kl_penalty is None:
+            return 0.0
+        if self.kl_penalty.reference is None:  # the first step: G_β is the policy RL training starts from
+            self.kl_penalty.freeze_reference(self.rollout_policy)
+            self.kl_penalty.reset(int(tokens.shape[0]))
+        return self.kl_penalty.advance(tokens).cpu().numpy()
 
     def _seed_rollouts(self, seed: Any, np_random: np.random.Generator) -> None:
         # A new stream from the env's np_random on every explicit seed, so the same seed gives the
@@ -129,6 +159,11 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
     :param n_rollouts: N, completions per prefix (``>= 1``; paper: 16).
     :param reward_mode: ``"q"`` (the only mode; see ``REWARD_MODES``).
     :param reward: the N completions' scores ``[B, N]`` to Q_t ``[B]`` (default: the paper's mean).
+    :param kl_coef: weight of a KL penalty to a reference policy (:mod:`seqgan_gym.rewards.kl_penalty`):
+        r_t = Q_t - kl_coef (log G_β(y_t | Y_{1:t-1}) - log π_ref(y_t | Y_{1:t-1})), and
+        ``info["kl_penalty"]`` the subtracted term. 0 (default): none, the paper's reward.
+    :param reference_policy: π_ref (frozen copy); ``None``: G_β as it is at the first step, i.e. the
+        generator RL training starts from once ``RolloutPolicySync`` has set G_β to G_θ.
     """
 
     def __new__(cls, env: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -143,18 +178,20 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
         n_rollouts: int = 16,
         reward_mode: str = "q",
         reward: RewardFunction = mean_reward,
+        kl_coef: float = 0.0,
+        reference_policy: TokenLSTM | None = None,
     ) -> None:
         if not isinstance(env, gym.Env):
             raise TypeError(f"env must be a gymnasium.Env or VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward)
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward, kl_coef, reference_policy)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self._seed_rollouts(seed, self.env.np_random)
-        self.estimator.reset(1)
+        self._restart(1)
         return obs, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -163,11 +200,16 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
         if not self.estimator.ready:  # checked first, so the env is not stepped out of sync
             raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
-        q = self.estimator.advance(torch.as_tensor([int(action)]), self._generator)
+        token = torch.as_tensor([int(action)])
+        penalty = self._penalty(token)  # before G_β reads the token: it scores y_t after Y_{1:t-1}
+        q = self.estimator.advance(token, self._generator)
         if q is None:  # step T: Q_T from the env's terminal reward D(Y)
             q = self.estimator.terminal_q(torch.tensor([float(reward)], dtype=torch.float64))
         q_value = float(q[0])
-        return obs, q_value, terminated, truncated, {**info, "q_value": q_value}
+        if self.kl_penalty is None:
+            return obs, q_value, terminated, truncated, {**info, "q_value": q_value}
+        kl = float(np.asarray(penalty)[0])
+        return obs, q_value - kl, terminated, truncated, {**info, "q_value": q_value, "kl_penalty": kl}
 
 
 class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
@@ -184,6 +226,7 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
     :param reward_mode: ``"q"``.
     :param reward: the N completions' scores ``[B, N]`` to Q_t ``[B]`` (default: the paper's mean); at
         t = T it gets all ``num_envs`` terminal rewards at once, so a reward normalised over the batch works.
+    :param kl_coef: a KL penalty's weight; :param reference_policy: its π_ref (see :class:`MonteCarloRewardWrapper`).
     """
 
     def __init__(
@@ -193,11 +236,13 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
         n_rollouts: int = 16,
         reward_mode: str = "q",
         reward: RewardFunction = mean_reward,
+        kl_coef: float = 0.0,
+        reference_policy: TokenLSTM | None = None,
     ) -> None:
         if not isinstance(env, VectorEnv):
             raise TypeError(f"env must be a gymnasium.vector.VectorEnv, got {type(env).__name__}")
         super().__init__(env)
-        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward)
+        self._set_up(env, rollout_policy, n_rollouts, reward_mode, reward, kl_coef, reference_policy)
         self.autoreset_mode = AutoresetMode(env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
         if self.autoreset_mode == AutoresetMode.DISABLED:
             raise ValueError("env must autoreset in NEXT_STEP or SAME_STEP mode, got DISABLED")
@@ -208,7 +253,7 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self._seed_rollouts(seed, self.env.np_random)
-        self.estimator.reset(self.num_envs)
+        self._restart(self.num_envs)
         self._restart_next_step = False
         return obs, info
 
@@ -219,18 +264,24 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
             raise RuntimeError("step() called before reset(); call reset() on the wrapper first")
         obs, rewards, terminated, truncated, infos = self.env.step(actions)  # the env validates actions
         if self._restart_next_step:  # NEXT_STEP autoreset: this step only started new episodes
-            self.estimator.reset(self.num_envs)
+            self._restart(self.num_envs)
             self._restart_next_step = False
             return obs, rewards, terminated, truncated, infos
-        q = self.estimator.advance(torch.as_tensor(np.asarray(actions)), self._generator)
+        tokens = torch.as_tensor(np.asarray(actions))
+        penalty = self._penalty(tokens)  # before G_β reads the tokens: it scores y_t after Y_{1:t-1}
+        q = self.estimator.advance(tokens, self._generator)
         if q is None:  # step T: Q_T from the env's terminal rewards D(Y) (D(Y) itself for the mean)
             scores = torch.from_numpy(np.asarray(rewards, dtype=np.float64))
             q_values = self.estimator.terminal_q(scores).double().cpu().numpy()
             if self.autoreset_mode == AutoresetMode.SAME_STEP:
-                self.estimator.reset(self.num_envs)
+                self._restart(self.num_envs)
             else:
                 self._restart_next_step = True
         else:
             q_values = q.double().cpu().numpy()
-        infos = {**infos, "q_value": q_values, "_q_value": np.ones(self.num_envs, dtype=np.bool_)}
-        return obs, q_values.copy(), terminated, truncated, infos
+        every = np.ones(self.num_envs, dtype=np.bool_)
+        infos = {**infos, "q_value": q_values, "_q_value": every}
+        if self.kl_penalty is None:
+            return obs, q_values.copy(), terminated, truncated, infos
+        infos.update(kl_penalty=np.asarray(penalty), _kl_penalty=every.copy())
+        return obs, q_values - penalty, terminated, truncated, infos
