@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -486,3 +487,22 @@ def test_merging_refuses_other_configurations_and_trials_run_twice(
             sweep_cli.parse_args(argv)
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err, err
+
+
+def test_copies_of_the_untrained_row_that_differ_in_a_few_draws_keep_the_first(tmp_path: Path) -> None:
+    """Parts of one seed run on other CPUs may disagree in a draw or two of random_seed<k>: said, not fatal."""
+    from agents.sweeps.sweep_merge import _distinct_runs
+
+    lines = [" ".join(map(str, range(i, i + 5))) for i in range(100)]
+    folders = []
+    for name, changed in (("a", None), ("b", None), ("c", 37)):
+        folder = tmp_path / name / "random_seed0"
+        folder.mkdir(parents=True)
+        text = [line if i != changed else "0 0 0 0 0" for i, line in enumerate(lines)]
+        (folder / "samples.txt").write_text("\n".join(text) + "\n")
+        folders.append(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # alike copies: nothing to say
+        assert _distinct_runs(folders[:2]) == [folders[0]]
+    with pytest.warns(UserWarning, match=r"random_seed0' hold different samples of the same row \(1 of 100 lines"):
+        assert _distinct_runs([folders[0], folders[2]]) == [folders[0]]
