@@ -12,6 +12,11 @@ it adds trials up to ``--trials`` per algorithm, where it stopped.
 
     python examples/tune_algorithms.py --algorithms PPO A2C TRPO --trials 16 --out results/tuning
 
+``--objective beyond_frontier`` scores a trial on the quality-diversity plane instead: its final
+NLL-oracle minus the start's temperature frontier at its final NLL-test (the start G_θ sampled at
+τ in ``FRONTIER_TEMPERATURES``, read where the trial's NLL-test is). A trial that only sharpens G
+scores about 0 there however low its NLL-oracle; below 0 is a gain beyond what lowering τ buys.
+
 Writes to --out: tuning.md (best settings per algorithm against REINFORCE) and trials.csv.
 """
 
@@ -29,15 +34,18 @@ from swap_algorithms import pretrain, run_one
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents.cli.common import OneLineParser, int_at_least
+from agents.sweeps.table1_runs import FRONTIER_TEMPERATURES
 from agents.zoo import SAMPLERS
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.metrics import nll_oracle
+from seqgan_gym.metrics import FrontierPoint, frontier_at, nll_oracle, nll_test
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 
 SEED = 0
 TUNABLE = ("PPO", "A2C", "TRPO", "REINFORCE")
+#: What a trial minimises: its final NLL-oracle, or that minus the start's frontier at its NLL-test.
+OBJECTIVES = ("nll_oracle", "beyond_frontier")
 #: The first trials of every study, in its sampler's terms: the library defaults, then the
 #: paper's policy gradient as the algorithm can express it (Adam at 0.01, one step on the whole
 #: batch, raw Q_t as the advantage: no normalisation, a critic that never moves), then a variant.
@@ -85,6 +93,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trials", type=int_at_least(1), default=16, help="trials per algorithm, in all")
     parser.add_argument("--updates", type=int_at_least(1), default=30, help="generator updates per trial")
     parser.add_argument("--n-eval", type=int_at_least(1), default=2000, help="samples of the final NLL-oracle")
+    parser.add_argument(
+        "--objective", choices=OBJECTIVES, default="nll_oracle", help="what a trial minimises (see the docstring)"
+    )
     args = parser.parse_args(argv)
     # The swap table's schedule (examples/swap_algorithms.py defaults), evaluated at the start and the end.
     args.mle_epochs, args.d_pretrain_rounds, args.n_rollouts, args.n_negatives = 20, 5, 16, 1000
@@ -109,10 +120,41 @@ def shared_start(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGene
     return generator, discriminator
 
 
-def tune(name: str, args: argparse.Namespace, oracle: OracleLSTM, start: tuple, storage: str) -> optuna.Study:
-    """Run ``name``'s study up to ``--trials`` finished trials."""
+def start_frontier(args: argparse.Namespace, oracle: OracleLSTM, generator: LSTMGenerator) -> list[FrontierPoint]:
+    """The start G_θ's (NLL-oracle, NLL-test) at each τ of the frontier, on the trials' own evaluation sets.
+
+    The samples and the held-out set are those ``OracleNLLCallback(seed=SEED)`` draws in every trial.
+    """
+    held_out = oracle.sample(args.n_eval, generator=torch.Generator().manual_seed(SEED + 1))
+    points = []
+    for tau in FRONTIER_TEMPERATURES:
+        samples = generator.sample(args.n_eval, generator=torch.Generator().manual_seed(SEED), temperature=tau)
+        points.append(FrontierPoint(tau, nll_oracle(oracle, samples), nll_test(generator, held_out, temperature=tau)))
+    return points
+
+
+def beyond_frontier(frontier: list[FrontierPoint], quality: float, coverage: float) -> float:
+    """``quality`` minus the frontier's NLL-oracle at ``coverage`` (< 0: beyond it, a gain sharpening cannot buy).
+
+    A coverage better than the frontier's best is read against that best point (the frontier held flat).
+    """
+    at = frontier_at(frontier, coverage)
+    reference = at[0] if at is not None else min(frontier, key=lambda p: p.coverage).quality
+    return quality - reference
+
+
+def tune(
+    name: str,
+    args: argparse.Namespace,
+    oracle: OracleLSTM,
+    start: tuple,
+    storage: str,
+    frontier: list[FrontierPoint] | None = None,
+) -> optuna.Study:
+    """Run ``name``'s study up to ``--trials`` finished trials (``frontier``: the beyond_frontier objective's)."""
+    suffix = "" if args.objective == "nll_oracle" else f"-{args.objective}"  # a study per objective
     study = optuna.create_study(
-        study_name=f"{name}-{args.updates}", storage=storage, load_if_exists=True, direction="minimize",
+        study_name=f"{name}-{args.updates}{suffix}", storage=storage, load_if_exists=True, direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=SEED, n_startup_trials=5),
     )  # fmt: skip
     for candidate in CANDIDATES[name]:  # each once, also when the list grew after the study began
@@ -126,9 +168,13 @@ def tune(name: str, args: argparse.Namespace, oracle: OracleLSTM, start: tuple, 
         except (FloatingPointError, ValueError, RuntimeError) as err:  # a diverging setting
             print(f"  trial {trial.number}: {type(err).__name__}: {err}", flush=True)
             raise optuna.TrialPruned() from err
-        nll = result["curve"][-1][1]
+        nll, test = result["curve"][-1][1], result["nll_test"][-1]
         trial.set_user_attr("wall_s", result["wall_s"])
-        return nll if math.isfinite(nll) else float("inf")
+        trial.set_user_attr("nll_oracle", nll)
+        trial.set_user_attr("nll_test", test)
+        if not (math.isfinite(nll) and math.isfinite(test)):
+            return float("inf")
+        return nll if frontier is None else beyond_frontier(frontier, nll, test)
 
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = args.trials - len(finished)
@@ -138,25 +184,36 @@ def tune(name: str, args: argparse.Namespace, oracle: OracleLSTM, start: tuple, 
 
 
 def write_results(args: argparse.Namespace, studies: dict[str, optuna.Study], reference: float, start: float) -> None:
+    """tuning.md and trials.csv; ``reference`` is REINFORCE's objective, ``start`` the start G_θ's."""
+    what = {
+        "nll_oracle": "NLL-oracle",
+        "beyond_frontier": "NLL-oracle minus the start's temperature frontier at the trial's NLL-test (< 0: beyond it)",
+    }[args.objective]
     lines = [
-        f"Objective: NLL-oracle after {args.updates} generator updates from seed 0's pretrained start "
-        f"(NLL-oracle {start:.3f}), swap-table schedule, {args.n_eval} samples. REINFORCE with the paper's "
+        f"Objective: {what}, after {args.updates} generator updates from seed 0's pretrained start "
+        f"(its value {start:.3f}), swap-table schedule, {args.n_eval} samples. REINFORCE with the paper's "
         f"settings on the same budget: {reference:.3f} (gain {start - reference:.3f}). "
-        f"`python examples/tune_algorithms.py --trials {args.trials} --updates {args.updates}`",
+        f"`python examples/tune_algorithms.py --trials {args.trials} --updates {args.updates} "
+        f"--objective {args.objective}`",
         "",
-        "| algorithm | trials | defaults | best | gain | best settings |",
-        "|---|---|---|---|---|---|",
+        "| algorithm | trials | defaults | best | gain | best's NLL-oracle, NLL-test | best settings |",
+        "|---|---|---|---|---|---|---|",
     ]
-    csv = ["algorithm,trial,state,nll_oracle,params"]
+    csv = ["algorithm,trial,state,objective,nll_oracle,nll_test,params"]
     for name, study in studies.items():
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         best = study.best_trial
         settings = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+        nan = float("nan")  # a trial from before these were recorded
+        measured = f"{best.user_attrs.get('nll_oracle', nan):.3f}, {best.user_attrs.get('nll_test', nan):.3f}"
         lines.append(
-            f"| {name} | {len(done)} | {done[0].value:.3f} | {best.value:.3f} | {start - best.value:.3f} | {settings} |"
+            f"| {name} | {len(done)} | {done[0].value:.3f} | {best.value:.3f} | {start - best.value:.3f} | "
+            f"{measured} | {settings} |"
         )
-        csv += [f'{name},{t.number},{t.state.name},{t.value if t.value is not None else ""},"{t.params}"'
-                for t in study.trials]  # fmt: skip
+        for t in study.trials:
+            value = "" if t.value is None else t.value
+            nll, test = t.user_attrs.get("nll_oracle", ""), t.user_attrs.get("nll_test", "")
+            csv.append(f'{name},{t.number},{t.state.name},{value},{nll},{test},"{t.params}"')
     atomic_write_text(args.out / "tuning.md", "\n".join(lines) + "\n")
     atomic_write_text(args.out / "trials.csv", "\n".join(csv) + "\n")
     print("\n".join(lines[2:]))
@@ -169,18 +226,26 @@ def main(argv: list[str] | None = None) -> int:
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)
     start = shared_start(args, oracle)
     storage = f"sqlite:///{args.out.resolve() / 'studies.db'}"
+    frontier = start_frontier(args, oracle, start[0]) if args.objective == "beyond_frontier" else None
     # REINFORCE with the paper's settings (its study's first trial) is the gain to reach.
-    reference = tune("REINFORCE", argparse.Namespace(**{**vars(args), "trials": 1}), oracle, start, storage).trials[0]
-    # The pretrained G_θ's NLL-oracle, on the samples every trial's curve starts with.
+    once = argparse.Namespace(**{**vars(args), "trials": 1})
+    reference = tune("REINFORCE", once, oracle, start, storage, frontier).trials[0]
+    # The start G_θ's value, on the samples every trial's curve starts with (beyond_frontier: its τ = 1 point).
     start_nll = nll_oracle(oracle, start[0].sample(args.n_eval, generator=torch.Generator().manual_seed(SEED)))
-    studies = {name: tune(name, args, oracle, start, storage) for name in args.algorithms}
+    if frontier is not None:
+        at_one = next(p for p in frontier if p.temperature == 1.0)
+        start_value = beyond_frontier(frontier, at_one.quality, at_one.coverage)
+    else:
+        start_value = start_nll
+    studies = {name: tune(name, args, oracle, start, storage, frontier) for name in args.algorithms}
     # The table shows every algorithm tuned in this folder for these updates, not only this call's.
+    suffix = "" if args.objective == "nll_oracle" else f"-{args.objective}"
     names = set(optuna.get_all_study_names(storage))
     for name in TUNABLE[:3]:
-        if name not in studies and f"{name}-{args.updates}" in names:
-            studies[name] = optuna.load_study(study_name=f"{name}-{args.updates}", storage=storage)
+        if name not in studies and f"{name}-{args.updates}{suffix}" in names:
+            studies[name] = optuna.load_study(study_name=f"{name}-{args.updates}{suffix}", storage=storage)
     studies = {name: studies[name] for name in TUNABLE if name in studies}
-    write_results(args, studies, reference.value, start_nll)
+    write_results(args, studies, reference.value, start_value)
     return 0
 
 

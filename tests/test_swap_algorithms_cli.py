@@ -162,3 +162,71 @@ def test_table_shows_the_tuning_budget_and_a_finished_run_redraws_it(
     (out / "results.md").unlink()
     assert swap_algorithms.main([*argv, "--resume"]) == 0
     assert (out / "results.md").read_text() == table
+
+
+def test_the_beyond_frontier_objective_scores_sharpening_as_no_gain() -> None:
+    """A trial that only lowers τ scores 0 on beyond_frontier, though its NLL-oracle fell; a real gain is < 0."""
+    import argparse
+
+    import torch
+    import tune_algorithms
+
+    from seqgan_gym import LSTMGenerator, OracleLSTM
+    from seqgan_gym.metrics import FrontierPoint, nll_oracle, nll_test
+
+    points = [FrontierPoint(0.8, 8.0, 9.5), FrontierPoint(0.9, 8.5, 9.0), FrontierPoint(1.0, 9.0, 8.8)]
+    assert tune_algorithms.beyond_frontier(points, 8.25, 9.25) == pytest.approx(0.0)  # on it (interpolated)
+    assert tune_algorithms.beyond_frontier(points, 8.0, 9.25) == pytest.approx(-0.25)  # beyond it
+    assert tune_algorithms.beyond_frontier(points, 9.1, 8.5) == pytest.approx(0.1)  # better coverage: vs the best point
+
+    oracle = OracleLSTM.seeded(seed=1, vocab_size=12, seq_len=6, emb_dim=8, hidden_dim=8)
+    start = LSTMGenerator(12, 6, emb_dim=8, hidden_dim=8)
+    start.load_state_dict(oracle.state_dict())  # a start that fits the oracle: lowering τ lowers NLL-oracle
+    args = argparse.Namespace(n_eval=400)
+    frontier = tune_algorithms.start_frontier(args, oracle, start)
+    assert [p.temperature for p in frontier] == list(tune_algorithms.FRONTIER_TEMPERATURES)
+    # The start sharpened to τ = 0.85: the trial's evaluation sets are the frontier's (seeds 0 and 1).
+    samples = start.sample(400, generator=torch.Generator().manual_seed(0), temperature=0.85)
+    held_out = oracle.sample(400, generator=torch.Generator().manual_seed(1))
+    sharpened = (nll_oracle(oracle, samples), nll_test(start, held_out, temperature=0.85))
+    at_one = next(p for p in frontier if p.temperature == 1.0)
+    assert sharpened[0] < at_one.quality  # NLL-oracle alone calls it a gain ...
+    assert tune_algorithms.beyond_frontier(frontier, *sharpened) == pytest.approx(0.0, abs=1e-9)  # ... this does not
+    assert tune_algorithms.parse_args(["--objective", "beyond_frontier"]).objective == "beyond_frontier"
+
+
+def test_tuning_on_the_beyond_frontier_objective_writes_its_table(tmp_path: Path, monkeypatch) -> None:
+    """main() end to end with a stand-in for the training: each trial's objective is read off the frontier."""
+    import types
+
+    import tune_algorithms
+
+    from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
+
+    oracle = OracleLSTM.seeded(seed=1, vocab_size=12, seq_len=6, emb_dim=8, hidden_dim=8)
+    start = LSTMGenerator(12, 6, emb_dim=8, hidden_dim=8)
+    start.load_state_dict(oracle.state_dict())
+    monkeypatch.setattr(tune_algorithms, "OracleLSTM", types.SimpleNamespace(seeded=lambda seed: oracle))
+    monkeypatch.setattr(tune_algorithms, "shared_start", lambda args, o: (start, Discriminator(12, 6)))
+    outcomes = iter([(3.0, 2.6), (2.9, 2.55), (3.1, 2.5)])  # (NLL-oracle, NLL-test) of the trials in turn
+
+    def fake_run(name: str, args: object, o: object, pair: object, seed: int, **params: object) -> dict:
+        nll, test = next(outcomes)
+        return {"curve": [(0, 3.3), (1, nll)], "nll_test": [2.5, test], "wall_s": 0.0}
+
+    monkeypatch.setattr(tune_algorithms, "run_one", fake_run)
+    out = tmp_path / "tuning"
+    argv = ["--algorithms", "PPO", "--trials", "2", "--n-eval", "200", "--objective", "beyond_frontier"]
+    assert tune_algorithms.main([*argv, "--out", str(out)]) == 0
+    frontier = tune_algorithms.start_frontier(tune_algorithms.parse_args(["--n-eval", "200"]), oracle, start)
+    rows = [line.split(",") for line in (out / "trials.csv").read_text().splitlines()[1:]]
+    rows = [r for r in rows if r[2] == "COMPLETE"]  # (the third enqueued candidate waits)
+    assert [r[0] for r in rows] == ["PPO", "PPO"]
+    for row, (nll, test) in zip(rows, [(2.9, 2.55), (3.1, 2.5)], strict=True):
+        assert float(row[3]) == pytest.approx(tune_algorithms.beyond_frontier(frontier, nll, test))
+        assert (float(row[4]), float(row[5])) == (nll, test)
+    table = (out / "tuning.md").read_text()
+    assert "Objective: NLL-oracle minus the start's temperature frontier" in table
+    assert "--objective beyond_frontier" in table
+    reinforce = tune_algorithms.beyond_frontier(frontier, 3.0, 2.6)  # the first trial: REINFORCE's reference
+    assert f"settings on the same budget: {reinforce:.3f}" in table
