@@ -12,8 +12,15 @@ rewards, γ = 1).
 
     python examples/swap_algorithms.py --seeds 0 1 2 --out docs/results/swap_algorithms
 
+``--oracle-file`` runs it on the authors' oracle (LantaoYu/SeqGAN's ``save/target_params_py3.pkl``).
+``PPO-KL``, ``A2C-KL`` and ``TRPO-KL`` (asked for by name in ``--algorithms``) add a KL penalty to the
+pretrained start, weight ``--kl-coef`` (``seqgan_gym.rewards.kl_penalty``). Each run is also read
+against its seed's start on the quality-diversity plane: how far its end lies beyond the start G_θ's
+temperature frontier (sampled on the runs' own evaluation sets), the gain that lowering τ cannot buy.
+
 Writes to --out: results.md (the table), nll_oracle.png (the curves), curves.csv and summary.json,
-after every algorithm. ``--resume`` continues a cut-short run from its summary.json: the pairs of
+after every algorithm, and samples/<algorithm>_seed<k>.txt, the samples of each run's last evaluation.
+``--resume`` continues a cut-short run from its summary.json: the pairs of
 seed and algorithm it holds are kept, the others run (each pair's result does not depend on which
 ran before it in the process: every run starts from its seed's pretrained pair and seeds).
 Measured times and results: docs/results/README.md.
@@ -40,12 +47,14 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
-from agents.cli.common import OneLineParser, folder_contents, int_at_least, output_dir
+from agents.cli.common import OneLineParser, existing_file, folder_contents, int_at_least, output_dir
 from agents.cli.common import seed as seed_type
+from agents.sweeps.table1_runs import FRONTIER_TEMPERATURES
 from agents.zoo import algorithm_kwargs
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
+from seqgan_gym.metrics import FrontierPoint, beyond_frontier, nll_oracle, nll_test
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 
@@ -88,7 +97,12 @@ ALGORITHMS: dict[str, tuple[bool, str]] = {
     "A2C-defaults": (True, "SB3 defaults, gamma 0"),
     "TRPO-defaults": (True, "sb3-contrib defaults, gamma 0"),
     "REINFORCE-terminal": (False, "bare env: D(Y) at the end only, gamma 1"),
+    "PPO-KL": (True, "tuned, KL penalty to the start (--kl-coef)"),
+    "A2C-KL": (True, "tuned, KL penalty to the start (--kl-coef)"),
+    "TRPO-KL": (True, "tuned, KL penalty to the start (--kl-coef)"),
 }
+#: The algorithms a run without ``--algorithms`` trains (the KL variants are asked for by name).
+DEFAULT_ALGORITHMS = tuple(name for name in ALGORITHMS if not name.endswith("-KL"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,7 +111,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=output_dir, default="results/swap_algorithms", help="a new or empty output folder"
     )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out (same settings)")
-    parser.add_argument("--algorithms", default=",".join(ALGORITHMS), help="comma-separated subset of the list")
+    parser.add_argument(
+        "--algorithms", default=",".join(DEFAULT_ALGORITHMS), help=f"comma-separated, of {', '.join(ALGORITHMS)}"
+    )
+    parser.add_argument("--oracle-file", type=existing_file, default=None, help="the authors' target_params_py3.pkl")
+    parser.add_argument("--kl-coef", type=_non_negative, default=0.1, help="the -KL variants' KL penalty weight")
     parser.add_argument("--mle-epochs", type=int_at_least(0), default=20, help="MLE pretraining epochs")
     parser.add_argument("--d-pretrain-rounds", type=int_at_least(0), default=5, help="D pretraining rounds")
     parser.add_argument("--updates", type=int_at_least(1), default=30, help="generator updates per algorithm")
@@ -121,7 +139,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 #: What a resumed run must share with the run it continues (the rest may differ: seeds, algorithms).
-_SAME_SETTINGS = ("mle_epochs", "d_pretrain_rounds", "updates", "n_rollouts", "n_negatives", "eval_every", "n_eval")
+_SAME_SETTINGS = (
+    "mle_epochs", "d_pretrain_rounds", "updates", "n_rollouts", "n_negatives", "eval_every", "n_eval", "oracle_file",
+    "kl_coef",
+)  # fmt: skip
+#: The values of settings added later, for the summary.json of a run made before them.
+_ADDED_SETTINGS = {"oracle_file": None, "kl_coef": 0.1}
+
+
+def _non_negative(text: str) -> float:
+    """An argparse ``type`` for a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def _earlier_results(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -130,6 +164,7 @@ def _earlier_results(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     try:
         earlier = json.loads(path.read_text())
         settings, results = earlier["args"], earlier["results"]
+        settings = {**_ADDED_SETTINGS, **settings}
         changed = [k for k in _SAME_SETTINGS if settings[k] != getattr(args, k)]
         done = [r for r in results if r["name"] in ALGORITHMS and isinstance(r["seed"], int) and r["curve"]]
         # Seconds of each seed's latest pretraining (a total, in older files: not carried over).
@@ -171,6 +206,23 @@ def pretrain(
     return generator, discriminator, real
 
 
+def start_frontier(
+    args: argparse.Namespace, oracle: OracleLSTM, generator: LSTMGenerator, seed: int
+) -> list[FrontierPoint]:
+    """The start G_θ's (NLL-oracle, NLL-test) at each τ of ``FRONTIER_TEMPERATURES``.
+
+    On the evaluation sets of ``OracleNLLCallback(seed=seed)`` in every run: ``n_eval`` samples drawn
+    with ``seed``, ``n_eval`` held-out oracle sequences drawn with ``seed + 1``. A run's end point read
+    against it says whether the algorithm did better than lowering the start's temperature.
+    """
+    held_out = oracle.sample(args.n_eval, generator=torch.Generator().manual_seed(seed + 1))
+    points = []
+    for tau in FRONTIER_TEMPERATURES:
+        samples = generator.sample(args.n_eval, generator=torch.Generator().manual_seed(seed), temperature=tau)
+        points.append(FrontierPoint(tau, nll_oracle(oracle, samples), nll_test(generator, held_out, temperature=tau)))
+    return points
+
+
 def run_one(
     name: str,
     args: argparse.Namespace,
@@ -190,6 +242,7 @@ def run_one(
         n_envs=N_ENVS,
         n_rollouts=args.n_rollouts if monte_carlo else None,
         rollout_policy=copy.deepcopy(generator),  # G_β starts as the pretrained G_θ
+        kl_coef=args.kl_coef if name.endswith("-KL") else 0.0,
         oracle=oracle,
         discriminator=copy.deepcopy(discriminator),
     )
@@ -208,13 +261,18 @@ def run_one(
     model.learn(args.updates * N_ENVS * seq_len, callback=callbacks)
     wall = time.perf_counter() - start
     curve = [(steps // (N_ENVS * seq_len), nll) for steps, nll, _ in evaluation.history]
-    nll_test = [test for _, _, test in evaluation.history]
+    tests = [test for _, _, test in evaluation.history]
     print(
-        f"seed {seed} {name:20s} NLL-oracle {curve[0][1]:.3f} -> {curve[-1][1]:.3f}, NLL-test {nll_test[0]:.3f} -> "
-        f"{nll_test[-1]:.3f}  [{wall:.0f} s]",
+        f"seed {seed} {name:20s} NLL-oracle {curve[0][1]:.3f} -> {curve[-1][1]:.3f}, NLL-test {tests[0]:.3f} -> "
+        f"{tests[-1]:.3f}  [{wall:.0f} s]",
         flush=True,
     )
-    return {"name": name, "seed": seed, "curve": curve, "nll_test": nll_test, "wall_s": wall}
+    # The samples of the last evaluation, drawn again from the same stream, for anyone to re-score.
+    final = model.policy.generator.sample(args.n_eval, generator=torch.Generator().manual_seed(seed))
+    samples = Path(args.out) / "samples" / f"{name}_seed{seed}.txt"
+    samples.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(samples, "".join(" ".join(map(str, row)) + "\n" for row in final.tolist()))
+    return {"name": name, "seed": seed, "curve": curve, "nll_test": tests, "wall_s": wall}
 
 
 def _mean_spread(values: list[float]) -> str:
@@ -233,6 +291,16 @@ def _at_update(run: dict[str, Any], update: int) -> float | None:
     return next((nll for u, nll in run["curve"] if u == update), None)
 
 
+def _beyond_reinforce(runs: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
+    """On how many seeds ``runs`` lie farther beyond their start's frontier than REINFORCE's run of that seed."""
+    reinforce = {r["seed"]: r.get("beyond") for r in results if r["name"] == "REINFORCE"}
+    pairs = [(r["beyond"], reinforce[r["seed"]]) for r in runs if r.get("beyond") is not None
+             and reinforce.get(r["seed"]) is not None]  # fmt: skip
+    if not pairs or runs[0]["name"] == "REINFORCE":
+        return "-"
+    return f"{sum(mine > theirs for mine, theirs in pairs)} of {len(pairs)}"
+
+
 def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretrain_s: dict[str, float]) -> None:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -241,8 +309,8 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
     tuning_column = f" after {TUNING_UPDATES} updates |" if at_tuning else ""
     lines = [
         f"| algorithm | setting | NLL-oracle, start |{tuning_column} NLL-oracle, end | gain | best "
-        "| NLL-test, start → end | wall time (s) | seeds |",
-        "|---|---|---|" + ("---|" if at_tuning else "") + "---|---|---|---|---|---|",
+        "| NLL-test, start → end | beyond the start's frontier | seeds beyond REINFORCE's | wall time (s) | seeds |",
+        "|---|---|---|" + ("---|" if at_tuning else "") + "---|---|---|---|---|---|---|---|",
     ]
     names = [name for name in ALGORITHMS if any(r["name"] == name for r in results)]
     for name in names:
@@ -253,21 +321,36 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         tests = [statistics.mean(r["nll_test"][i] for r in runs) for i in (0, -1)]
         at_budget = [v for r in runs if (v := _at_update(r, TUNING_UPDATES)) is not None]
         tuning_cell = f" {_mean_spread(at_budget)} |" if at_tuning else ""
+        beyond = [r["beyond"] for r in runs if r.get("beyond") is not None]
+        beyond_cell = f"{_mean_spread(beyond)} ({len(beyond)} seeds)" if beyond else "-"
         lines.append(
             f"| {name} | {ALGORITHMS[name][1]} | {_mean_spread(starts)} |{tuning_cell} {_mean_spread(ends)} | "
-            f"{_mean_spread(gains)} | {_mean_spread(best)} | {tests[0]:.3f} → {tests[1]:.3f} "
-            f"| {statistics.mean(r['wall_s'] for r in runs):.0f} | {len(runs)} |"
+            f"{_mean_spread(gains)} | {_mean_spread(best)} | {tests[0]:.3f} → {tests[1]:.3f} | {beyond_cell} "
+            f"| {_beyond_reinforce(runs, results)} | {statistics.mean(r['wall_s'] for r in runs):.0f} | {len(runs)} |"
         )
     seeds = " ".join(str(s) for s in sorted({r["seed"] for r in results}))
-    subset = "" if names == list(ALGORITHMS) else f" --algorithms {','.join(names)}"  # the command that made it
+    # The command that made it (the options it differs from the defaults in).
+    subset = "" if names == list(DEFAULT_ALGORITHMS) else f" --algorithms {','.join(names)}"
+    if any(name.endswith("-KL") for name in names):
+        subset += f" --kl-coef {args.kl_coef:g}"
+    if args.oracle_file is not None:
+        subset += f" --oracle-file {Path(args.oracle_file).name}"
+    for option, default in (("updates", 30), ("eval_every", 5)):
+        if getattr(args, option) != default:
+            subset += f" --{option.replace('_', '-')} {getattr(args, option)}"
+    oracle = "the authors' oracle" if args.oracle_file is not None else "the seeded oracle"
     header = (
+        f"On {oracle}: "
         f"{args.updates} generator updates of {N_ENVS} sequences each, N={args.n_rollouts} Monte Carlo completions, "
         f"1 D epoch on {args.n_negatives} fresh negatives + as many real sequences after each update; shared start "
         f"per seed: {args.mle_epochs} MLE epochs, {args.d_pretrain_rounds} D pretraining rounds"
         + (f" ({statistics.mean(pretrain_s.values()):.0f} s a seed)" if pretrain_s else "")
         + f". NLL-oracle on {args.n_eval} samples every {args.eval_every} updates"
         + (f" (after {TUNING_UPDATES}: the budget the tuned settings were chosen for)" if at_tuning else "")
-        + "; gain = start - end; mean ± "
+        + "; gain = start - end; beyond the start's frontier: the start G_θ sampled at lower τ reaches the "
+        "run's NLL-test with this much more NLL-oracle (> 0: a gain that sharpening cannot buy; its seeds in "
+        "brackets), and on how many seeds an algorithm lies farther beyond it than REINFORCE; samples of each run's "
+        "last evaluation in samples/; mean ± "
         f"sd over seeds {seeds}; NLL-test (G's NLL of {args.n_eval} held-out oracle samples: it rises as G drops "
         f"modes) as a mean; the wall time of each algorithm (mean per seed) includes its D training and "
         f"evaluations. `python examples/swap_algorithms.py --seeds {seeds}{subset}`"
@@ -306,7 +389,10 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
-    oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
+    if args.oracle_file is not None:
+        oracle = OracleLSTM.from_paper_file(args.oracle_file)  # the authors' (LantaoYu/SeqGAN)
+    else:
+        oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
     results, pretrain_s = list(args.done), dict(args.earlier_pretrain_s)
     for seed in args.seeds:
         todo = [name for name in args.algorithms if not any(r["name"] == name and r["seed"] == seed for r in results)]
@@ -315,8 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         generator, discriminator, _ = pretrain(args, oracle, seed)
         pretrain_s[str(seed)] = time.perf_counter() - start
+        frontier = start_frontier(args, oracle, generator, seed)
         for name in todo:
-            results.append(run_one(name, args, oracle, (generator, discriminator), seed))
+            result = run_one(name, args, oracle, (generator, discriminator), seed)
+            result["beyond"] = beyond_frontier(frontier, result["curve"][-1][1], result["nll_test"][-1])
+            results.append(result)
             write_results(args, results, pretrain_s)  # what is done so far: --resume continues from it
     if results and len(results) == len(args.done):
         write_results(args, results, pretrain_s)  # a resumed run with nothing left still redraws its table

@@ -30,16 +30,15 @@ from typing import Any
 
 import optuna
 import torch
-from swap_algorithms import pretrain, run_one
+from swap_algorithms import pretrain, run_one, start_frontier
 
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents.cli.common import OneLineParser, int_at_least
-from agents.sweeps.table1_runs import FRONTIER_TEMPERATURES
 from agents.zoo import SAMPLERS
 from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
-from seqgan_gym.metrics import FrontierPoint, frontier_at, nll_oracle, nll_test
+from seqgan_gym.metrics import FrontierPoint, beyond_frontier, nll_oracle
 from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
 
 SEED = 0
@@ -120,27 +119,13 @@ def shared_start(args: argparse.Namespace, oracle: OracleLSTM) -> tuple[LSTMGene
     return generator, discriminator
 
 
-def start_frontier(args: argparse.Namespace, oracle: OracleLSTM, generator: LSTMGenerator) -> list[FrontierPoint]:
-    """The start G_θ's (NLL-oracle, NLL-test) at each τ of the frontier, on the trials' own evaluation sets.
-
-    The samples and the held-out set are those ``OracleNLLCallback(seed=SEED)`` draws in every trial.
-    """
-    held_out = oracle.sample(args.n_eval, generator=torch.Generator().manual_seed(SEED + 1))
-    points = []
-    for tau in FRONTIER_TEMPERATURES:
-        samples = generator.sample(args.n_eval, generator=torch.Generator().manual_seed(SEED), temperature=tau)
-        points.append(FrontierPoint(tau, nll_oracle(oracle, samples), nll_test(generator, held_out, temperature=tau)))
-    return points
-
-
-def beyond_frontier(frontier: list[FrontierPoint], quality: float, coverage: float) -> float:
-    """``quality`` minus the frontier's NLL-oracle at ``coverage`` (< 0: beyond it, a gain sharpening cannot buy).
+def frontier_objective(frontier: list[FrontierPoint], quality: float, coverage: float) -> float:
+    """What beyond_frontier minimises: ``quality`` minus the frontier at ``coverage`` (< 0: beyond it).
 
     A coverage better than the frontier's best is read against that best point (the frontier held flat).
     """
-    at = frontier_at(frontier, coverage)
-    reference = at[0] if at is not None else min(frontier, key=lambda p: p.coverage).quality
-    return quality - reference
+    beyond = beyond_frontier(frontier, quality, coverage)
+    return -beyond if beyond is not None else quality - min(frontier, key=lambda p: p.coverage).quality
 
 
 def tune(
@@ -174,7 +159,7 @@ def tune(
         trial.set_user_attr("nll_test", test)
         if not (math.isfinite(nll) and math.isfinite(test)):
             return float("inf")
-        return nll if frontier is None else beyond_frontier(frontier, nll, test)
+        return nll if frontier is None else frontier_objective(frontier, nll, test)
 
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = args.trials - len(finished)
@@ -226,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)
     start = shared_start(args, oracle)
     storage = f"sqlite:///{args.out.resolve() / 'studies.db'}"
-    frontier = start_frontier(args, oracle, start[0]) if args.objective == "beyond_frontier" else None
+    frontier = start_frontier(args, oracle, start[0], SEED) if args.objective == "beyond_frontier" else None
     # REINFORCE with the paper's settings (its study's first trial) is the gain to reach.
     once = argparse.Namespace(**{**vars(args), "trials": 1})
     reference = tune("REINFORCE", once, oracle, start, storage, frontier).trials[0]
@@ -234,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     start_nll = nll_oracle(oracle, start[0].sample(args.n_eval, generator=torch.Generator().manual_seed(SEED)))
     if frontier is not None:
         at_one = next(p for p in frontier if p.temperature == 1.0)
-        start_value = beyond_frontier(frontier, at_one.quality, at_one.coverage)
+        start_value = frontier_objective(frontier, at_one.quality, at_one.coverage)
     else:
         start_value = start_nll
     studies = {name: tune(name, args, oracle, start, storage, frontier) for name in args.algorithms}

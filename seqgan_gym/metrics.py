@@ -157,9 +157,21 @@ def frontier_at(points: Sequence[FrontierPoint], coverage: float) -> tuple[float
     return None
 
 
+
+def beyond_frontier(points: Sequence[FrontierPoint], quality: float, coverage: float) -> float | None:
+    """How far a generator's (NLL-oracle, NLL-test) lies beyond a temperature frontier: ``frontier - quality``.
+
+    Positive: lower NLL-oracle than sharpening the frontier's generator to the same NLL-test buys
+    (a gain beyond lowering τ); 0 on the frontier; ``None`` where its sharpening branch does not
+    reach ``coverage`` (:func:`frontier_at`). For NLL-oracle, whose lower values are better.
+    """
+    at = frontier_at(points, coverage)
+    return None if at is None else at[0] - quality
+
 __all__ = [
     "BLEUScorer",
     "FrontierPoint",
+    "beyond_frontier",
     "bleu",
     "frontier_at",
     "nll_oracle",

@@ -9,6 +9,8 @@ import oracle_demo
 import pytest
 import swap_algorithms
 
+from seqgan_gym.metrics import FrontierPoint
+
 
 @pytest.mark.parametrize(
     ("argv", "option"),
@@ -33,7 +35,14 @@ def test_algorithm_subsets_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)  # the default --out, results/swap_algorithms, must be new or empty
     args = swap_algorithms.parse_args(["--algorithms", "PPO, REINFORCE"])
     assert args.algorithms == ["PPO", "REINFORCE"]
-    assert swap_algorithms.parse_args([]).algorithms == list(swap_algorithms.ALGORITHMS)
+    defaults = swap_algorithms.parse_args([])
+    assert defaults.algorithms == list(swap_algorithms.DEFAULT_ALGORITHMS) and defaults.kl_coef == 0.1
+    assert not any(name.endswith("-KL") for name in defaults.algorithms)  # asked for by name
+    kl = swap_algorithms.parse_args(["--algorithms", "PPO,PPO-KL", "--kl-coef", "0.05"])
+    assert (kl.algorithms, kl.kl_coef) == (["PPO", "PPO-KL"], 0.05)
+    for bad in ("-1", "nan", "inf", "x"):
+        with pytest.raises(SystemExit):
+            swap_algorithms.parse_args(["--kl-coef", bad])
 
 
 @pytest.mark.parametrize("script", [swap_algorithms, oracle_demo])
@@ -118,6 +127,7 @@ def test_resume_runs_only_the_pairs_a_cut_short_run_left(
         return None, None, None
 
     monkeypatch.setattr(swap_algorithms, "pretrain", fake_pretrain)
+    monkeypatch.setattr(swap_algorithms, "start_frontier", lambda *args: [FrontierPoint(1.0, 9.0, 9.0)])
     monkeypatch.setattr(swap_algorithms.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr(swap_algorithms, "run_one", fake_run)
     monkeypatch.setattr(swap_algorithms.OracleLSTM, "seeded", staticmethod(lambda seed: None))
@@ -150,6 +160,7 @@ def test_table_shows_the_tuning_budget_and_a_finished_run_redraws_it(
         return {"name": name, "seed": seed, "curve": curve, "nll_test": [9.0, 9.1], "wall_s": 1.0}
 
     monkeypatch.setattr(swap_algorithms, "pretrain", lambda args, oracle, seed: (None, None, None))
+    monkeypatch.setattr(swap_algorithms, "start_frontier", lambda *args: [FrontierPoint(1.0, 9.0, 9.0)])
     monkeypatch.setattr(swap_algorithms, "run_one", fake_run)
     monkeypatch.setattr(swap_algorithms.OracleLSTM, "seeded", staticmethod(lambda seed: None))
     out = tmp_path / "swap"
@@ -158,7 +169,8 @@ def test_table_shows_the_tuning_budget_and_a_finished_run_redraws_it(
     table = (out / "results.md").read_text()
     assert "| NLL-oracle, start | after 10 updates | NLL-oracle, end |" in table
     assert "| 9.000 ± 0.000 | 8.550 ± 0.071 | 8.700 ± 0.000 |" in table  # seeds at 8.5 and 8.6 after 10
-    assert "`python examples/swap_algorithms.py --seeds 0 1 --algorithms PPO`" in table  # the run's own command
+    command = "`python examples/swap_algorithms.py --seeds 0 1 --algorithms PPO --updates 12 --eval-every 2`"
+    assert command in table  # the run's own command
     (out / "results.md").unlink()
     assert swap_algorithms.main([*argv, "--resume"]) == 0
     assert (out / "results.md").read_text() == table
@@ -175,23 +187,25 @@ def test_the_beyond_frontier_objective_scores_sharpening_as_no_gain() -> None:
     from seqgan_gym.metrics import FrontierPoint, nll_oracle, nll_test
 
     points = [FrontierPoint(0.8, 8.0, 9.5), FrontierPoint(0.9, 8.5, 9.0), FrontierPoint(1.0, 9.0, 8.8)]
-    assert tune_algorithms.beyond_frontier(points, 8.25, 9.25) == pytest.approx(0.0)  # on it (interpolated)
-    assert tune_algorithms.beyond_frontier(points, 8.0, 9.25) == pytest.approx(-0.25)  # beyond it
-    assert tune_algorithms.beyond_frontier(points, 9.1, 8.5) == pytest.approx(0.1)  # better coverage: vs the best point
+    assert tune_algorithms.frontier_objective(points, 8.25, 9.25) == pytest.approx(0.0)  # on it (interpolated)
+    assert tune_algorithms.frontier_objective(points, 8.0, 9.25) == pytest.approx(-0.25)  # beyond it
+    assert tune_algorithms.frontier_objective(points, 9.1, 8.5) == pytest.approx(
+        0.1
+    )  # better coverage: vs the best point
 
     oracle = OracleLSTM.seeded(seed=1, vocab_size=12, seq_len=6, emb_dim=8, hidden_dim=8)
     start = LSTMGenerator(12, 6, emb_dim=8, hidden_dim=8)
     start.load_state_dict(oracle.state_dict())  # a start that fits the oracle: lowering τ lowers NLL-oracle
     args = argparse.Namespace(n_eval=400)
-    frontier = tune_algorithms.start_frontier(args, oracle, start)
-    assert [p.temperature for p in frontier] == list(tune_algorithms.FRONTIER_TEMPERATURES)
+    frontier = swap_algorithms.start_frontier(args, oracle, start, 0)
+    assert [p.temperature for p in frontier] == list(swap_algorithms.FRONTIER_TEMPERATURES)
     # The start sharpened to τ = 0.85: the trial's evaluation sets are the frontier's (seeds 0 and 1).
     samples = start.sample(400, generator=torch.Generator().manual_seed(0), temperature=0.85)
     held_out = oracle.sample(400, generator=torch.Generator().manual_seed(1))
     sharpened = (nll_oracle(oracle, samples), nll_test(start, held_out, temperature=0.85))
     at_one = next(p for p in frontier if p.temperature == 1.0)
     assert sharpened[0] < at_one.quality  # NLL-oracle alone calls it a gain ...
-    assert tune_algorithms.beyond_frontier(frontier, *sharpened) == pytest.approx(0.0, abs=1e-9)  # ... this does not
+    assert tune_algorithms.frontier_objective(frontier, *sharpened) == pytest.approx(0.0, abs=1e-9)  # ... this does not
     assert tune_algorithms.parse_args(["--objective", "beyond_frontier"]).objective == "beyond_frontier"
 
 
@@ -218,15 +232,45 @@ def test_tuning_on_the_beyond_frontier_objective_writes_its_table(tmp_path: Path
     out = tmp_path / "tuning"
     argv = ["--algorithms", "PPO", "--trials", "2", "--n-eval", "200", "--objective", "beyond_frontier"]
     assert tune_algorithms.main([*argv, "--out", str(out)]) == 0
-    frontier = tune_algorithms.start_frontier(tune_algorithms.parse_args(["--n-eval", "200"]), oracle, start)
+    frontier = swap_algorithms.start_frontier(tune_algorithms.parse_args(["--n-eval", "200"]), oracle, start, 0)
     rows = [line.split(",") for line in (out / "trials.csv").read_text().splitlines()[1:]]
     rows = [r for r in rows if r[2] == "COMPLETE"]  # (the third enqueued candidate waits)
     assert [r[0] for r in rows] == ["PPO", "PPO"]
     for row, (nll, test) in zip(rows, [(2.9, 2.55), (3.1, 2.5)], strict=True):
-        assert float(row[3]) == pytest.approx(tune_algorithms.beyond_frontier(frontier, nll, test))
+        assert float(row[3]) == pytest.approx(tune_algorithms.frontier_objective(frontier, nll, test))
         assert (float(row[4]), float(row[5])) == (nll, test)
     table = (out / "tuning.md").read_text()
     assert "Objective: NLL-oracle minus the start's temperature frontier" in table
     assert "--objective beyond_frontier" in table
-    reinforce = tune_algorithms.beyond_frontier(frontier, 3.0, 2.6)  # the first trial: REINFORCE's reference
+    reinforce = tune_algorithms.frontier_objective(frontier, 3.0, 2.6)  # the first trial: REINFORCE's reference
     assert f"settings on the same budget: {reinforce:.3f}" in table
+
+
+def test_a_run_keeps_its_last_evaluation_s_samples_and_the_kl_variant_trains_otherwise(tmp_path: Path) -> None:
+    import argparse
+
+    import torch
+
+    from seqgan_gym import OracleLSTM
+    from seqgan_gym.metrics import nll_oracle
+
+    oracle = OracleLSTM.seeded(seed=1, vocab_size=12, seq_len=4, emb_dim=8, hidden_dim=8)
+    args = argparse.Namespace(
+        out=tmp_path, mle_epochs=1, d_pretrain_rounds=1, updates=2, eval_every=1, n_rollouts=2, n_negatives=16,
+        n_eval=64, kl_coef=0.5,
+    )  # fmt: skip
+    generator, discriminator, _ = swap_algorithms.pretrain(args, oracle, 0)
+    runs = {
+        name: swap_algorithms.run_one(name, args, oracle, (generator, discriminator), 0) for name in ("PPO", "PPO-KL")
+    }
+    for name, run in runs.items():
+        lines = (tmp_path / "samples" / f"{name}_seed0.txt").read_text().splitlines()
+        samples = torch.tensor([[int(token) for token in line.split()] for line in lines])
+        assert samples.shape == (64, 4)
+        assert nll_oracle(oracle, samples) == pytest.approx(run["curve"][-1][1], abs=1e-6)  # the scored samples
+    assert runs["PPO"]["curve"][0] == runs["PPO-KL"]["curve"][0]  # the same start ...
+    assert runs["PPO"]["curve"][-1] != runs["PPO-KL"]["curve"][-1]  # ... other rewards, another G
+    frontier = swap_algorithms.start_frontier(args, oracle, generator, 0)
+    at_one = next(p for p in frontier if p.temperature == 1.0)
+    assert at_one.quality == pytest.approx(runs["PPO"]["curve"][0][1], abs=1e-6)  # the runs' own evaluation sets
+    assert at_one.coverage == pytest.approx(runs["PPO"]["nll_test"][0], abs=1e-6)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.sweeps.table1_runs import ROWS
-from seqgan_gym.metrics import FrontierPoint, frontier_at
+from seqgan_gym.metrics import FrontierPoint, beyond_frontier, frontier_at
 
 
 def frontier_rows(folder: Path) -> list[dict[str, Any]]:
@@ -40,6 +40,7 @@ def frontier_rows(folder: Path) -> list[dict[str, Any]]:
                 continue
             at = frontier_at(frontiers[seed], summary["nll_test"])
             frontier = None if at is None else at[0]
+            beyond = beyond_frontier(frontiers[seed], summary["nll_oracle"], summary["nll_test"])
             rows.append(
                 {
                     "row": row,
@@ -48,7 +49,7 @@ def frontier_rows(folder: Path) -> list[dict[str, Any]]:
                     "nll_test": summary["nll_test"],
                     "frontier": frontier,
                     "frontier_tau": None if at is None else at[1],
-                    "beyond": None if frontier is None else frontier - summary["nll_oracle"],
+                    "beyond": beyond,
                 }
             )
     return rows
