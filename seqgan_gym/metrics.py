@@ -157,7 +157,6 @@ def frontier_at(points: Sequence[FrontierPoint], coverage: float) -> tuple[float
     return None
 
 
-
 def beyond_frontier(points: Sequence[FrontierPoint], quality: float, coverage: float) -> float | None:
     """How far a generator's (NLL-oracle, NLL-test) lies beyond a temperature frontier: ``frontier - quality``.
 
@@ -167,6 +166,7 @@ def beyond_frontier(points: Sequence[FrontierPoint], quality: float, coverage: f
     """
     at = frontier_at(points, coverage)
     return None if at is None else at[0] - quality
+
 
 __all__ = [
     "BLEUScorer",
