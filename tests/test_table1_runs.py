@@ -46,6 +46,8 @@ def test_a_finished_trial_keeps_rows_that_re_score_to_its_numbers(tmp_path: Path
     summary = json.loads((own / "summary.json").read_text())
     assert summary["nll_oracle"] == pytest.approx(nll_oracle(trainer.oracle, read_samples(own / "samples.txt")))
     assert SeqGANConfig.from_dict(summary["config"]) == config and summary["temperature"] == 1.0
+    # precision="auto" is chosen by timing: the row says what it chose on the machine that ran it.
+    assert summary["d_precision_used"] == ("bfloat16" if trainer.discriminator.uses_bfloat16 else "float32")
     with pytest.raises(ValueError, match="row must be one of"):
         run_name("wgan", 0)
 

@@ -160,11 +160,15 @@ def _summary(trainer: SeqGANTrainer, row: str, scores: dict[str, Any]) -> dict[s
     if row == "random":  # the untrained G_θ is every method's of the seed: its folder says the same in all
         config.pop("method")
         trained_by = {}
+    # What precision="auto" chose, by timing on this machine (it may differ between machines).
+    uses_bfloat16 = getattr(trainer.discriminator, "uses_bfloat16", None)
+    precision = {"d_precision_used": "bfloat16" if uses_bfloat16 else "float32"} if uses_bfloat16 is not None else {}
     return {
         "row": row,
         "seed": trainer.config.seed,
         **trained_by,
         **scores,
+        **precision,
         "oracle_file_sha256": trainer.oracle_sha256,
         "config": config,
     }
