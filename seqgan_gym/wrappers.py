@@ -87,7 +87,10 @@ class _MonteCarloRewards:
         self.n_rollouts = self.estimator.n_rollouts
         self._generator: torch.Generator | None = None
         #: The KL penalty to π_ref (``None`` without one); its reference is frozen at the first step if not given.
-        self.kl_penalty = KLPenalty(self.rollout_policy, kl_coef, reference_policy) if kl_coef > 0 else None
+        try:
+            self.kl_penalty = KLPenalty(self.rollout_policy, kl_coef, reference_policy) if kl_coef > 0 else None
+        except (TypeError, ValueError) as err:  # KLPenalty names its argument "reference"
+            raise type(err)(str(err).replace("reference ", "reference_policy ", 1)) from None
         self.kl_coef = kl_coef
         # An evaluation env (terminal_reward="oracle_log_likelihood"): its return, (1/T) log G_oracle(Y),
         # is the number to read, and RL Zoo wraps its evaluation env as it wraps the training env.

@@ -107,8 +107,10 @@ def test_bad_kl_arguments_are_refused(tiny_env_kwargs) -> None:
     with pytest.raises(ValueError, match=r"reference_policy.*kl_coef > 0"):
         MonteCarloRewardWrapper(env, _generator(1), n_rollouts=2, reference_policy=_generator(2))
     other = LSTMGenerator(V + 1, T, emb_dim=8, hidden_dim=8)
-    with pytest.raises(ValueError, match="reference has vocab_size=13"):
+    with pytest.raises(ValueError, match="reference_policy has vocab_size=13"):
         MonteCarloRewardWrapper(env, _generator(1), n_rollouts=2, kl_coef=0.1, reference_policy=other)
+    with pytest.raises(TypeError, match=r"reference_policy must be a seqgan_gym\.generator\.TokenLSTM"):
+        MonteCarloRewardWrapper(env, _generator(1), n_rollouts=2, kl_coef=0.1, reference_policy="G")
     with pytest.raises(TypeError, match=r"reference must be a seqgan_gym\.generator\.TokenLSTM"):
         KLPenalty(_generator(1), 0.1, reference="G")  # type: ignore[arg-type]
 
