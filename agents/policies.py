@@ -450,7 +450,7 @@ def _warning_of_unfit_settings(setup_model: Any) -> Any:
     def _setup_model(self: Any) -> None:
         setup_model(self)
         if self.env is not None and is_seqgan_env(self.env):
-            from agents.callbacks import warn_unfit_settings  # not at import: the callbacks need this module
+            from agents.callbacks import warn_unfit_settings  # here: only a SeqGAN env needs the callbacks
 
             warn_unfit_settings(self, self.env, stacklevel=3)  # the line of the user's PPO(...)
 

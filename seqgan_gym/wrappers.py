@@ -204,7 +204,7 @@ class MonteCarloRewardWrapper(_MonteCarloRewards, gym.Wrapper[np.ndarray, np.int
             raise RuntimeError("step() called before reset() or after the episode ended; call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)  # the env validates the action
         token = torch.as_tensor([int(action)])
-        penalty = self._penalty(token)  # before G_β reads the token: it scores y_t after Y_{1:t-1}
+        penalty = self._penalty(token)  # log-ratio of y_t after Y_{1:t-1} (the penalty keeps its own states)
         q = self.estimator.advance(token, self._generator)
         if q is None:  # step T: Q_T from the env's terminal reward D(Y)
             q = self.estimator.terminal_q(torch.tensor([float(reward)], dtype=torch.float64))
@@ -271,7 +271,7 @@ class MonteCarloRewardVectorWrapper(_MonteCarloRewards, VectorWrapper):
             self._restart_next_step = False
             return obs, rewards, terminated, truncated, infos
         tokens = torch.as_tensor(np.asarray(actions))
-        penalty = self._penalty(tokens)  # before G_β reads the tokens: it scores y_t after Y_{1:t-1}
+        penalty = self._penalty(tokens)  # log-ratios of y_t after Y_{1:t-1} (the penalty keeps its own states)
         q = self.estimator.advance(tokens, self._generator)
         if q is None:  # step T: Q_T from the env's terminal rewards D(Y) (D(Y) itself for the mean)
             scores = torch.from_numpy(np.asarray(rewards, dtype=np.float64))
