@@ -55,7 +55,7 @@ from seqgan_gym import Discriminator, LSTMGenerator, OracleLSTM
 from seqgan_gym._io import atomic_write_json, atomic_write_png, atomic_write_text
 from seqgan_gym._malloc import keep_freed_memory
 from seqgan_gym.metrics import FrontierPoint, beyond_frontier, nll_oracle, nll_test
-from seqgan_gym.oracle import DEFAULT_ORACLE_SEED
+from seqgan_gym.oracle import DEFAULT_ORACLE_SEED, OracleLoadError
 from seqgan_gym.sb3 import SB3VecEnv, make_sb3_vec_env
 
 N_ENVS = 64  # sequences per generator update (paper: 64)
@@ -130,6 +130,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown or not names:
         parser.error(f"--algorithms must name some of {list(ALGORITHMS)}, got {args.algorithms!r}")
     args.algorithms = names
+    args.oracle = None  # the authors' oracle, loaded now: a bad file is one line before any training
+    if args.oracle_file is not None:
+        try:
+            args.oracle = OracleLSTM.from_paper_file(args.oracle_file)
+        except OracleLoadError as err:
+            parser.error(f"argument --oracle-file: {err}")
     args.done, args.earlier_pretrain_s = [], {}
     if args.resume:
         args.done = _earlier_results(parser, args)
@@ -360,7 +366,7 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
         f'"{r["name"]}",{r["seed"]},{update},{nll:.6f}' for r in results for update, nll in r["curve"]
     ]
     atomic_write_text(out / "curves.csv", "\n".join(csv) + "\n")
-    kept = {k: v for k, v in vars(args).items() if k not in ("done", "earlier_pretrain_s")}
+    kept = {k: v for k, v in vars(args).items() if k not in ("done", "earlier_pretrain_s", "oracle")}
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in kept.items()}
     atomic_write_json(out / "summary.json", {"args": arguments, "results": results, "pretrain_s": pretrain_s})
 
@@ -389,10 +395,8 @@ def write_results(args: argparse.Namespace, results: list[dict[str, Any]], pretr
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # reuse freed blocks, no page faults; process-wide, so set here (docs/design.md §4)
     args = parse_args(argv)
-    if args.oracle_file is not None:
-        oracle = OracleLSTM.from_paper_file(args.oracle_file)  # the authors' (LantaoYu/SeqGAN)
-    else:
-        oracle = OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)  # the env's default oracle
+    # The authors' oracle (LantaoYu/SeqGAN), read by parse_args, or the env's default seeded one.
+    oracle = args.oracle if args.oracle is not None else OracleLSTM.seeded(seed=DEFAULT_ORACLE_SEED)
     results, pretrain_s = list(args.done), dict(args.earlier_pretrain_s)
     for seed in args.seeds:
         todo = [name for name in args.algorithms if not any(r["name"] == name and r["seed"] == seed for r in results)]

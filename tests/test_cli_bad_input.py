@@ -117,6 +117,14 @@ def _file(text: str) -> bool:
         return False
 
 
+def _non_negative_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value >= 0
+
+
 def _algorithms(text: str) -> bool:
     names = [n.strip() for n in text.split(",") if n.strip()]
     return bool(names) and all(n in swap_algorithms.ALGORITHMS for n in names)
@@ -174,6 +182,8 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--eval-every": _int(1),
             "--n-eval": _int(1),
             "--seeds": _seed,
+            "--oracle-file": lambda v: False,  # a random name is no oracle file
+            "--kl-coef": _non_negative_number,
         },
     ),
     "oracle_demo": (

@@ -21,6 +21,9 @@ from seqgan_gym.metrics import FrontierPoint
         (["--n-rollouts", "x"], "--n-rollouts"),
         (["--mle-epochs", "-1"], "--mle-epochs"),
         (["--eval-every", "0"], "--eval-every"),
+        (["--kl-coef", "-1"], "--kl-coef"),
+        (["--oracle-file", __file__], "--oracle-file"),  # exists, but is no oracle: refused before training
+        (["--oracle-file", "no-such-file.pkl"], "--oracle-file"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture) -> None:
