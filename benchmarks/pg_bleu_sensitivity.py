@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
+from agents.cli.common import oracle_file
 from agents.experiment.checkpoint import file_sha256
 from agents.experiment.config import MAX_SEED, PRESETS, SeqGANConfig
 from agents.experiment.run_benchmark import RunBenchmark, bleu_references
@@ -169,7 +170,9 @@ def report(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--oracle-file", default=None, help="the authors' target_params_py3.pkl (default: seeded)")
+    parser.add_argument(
+        "--oracle-file", type=oracle_file, default=None, help="the authors' target_params_py3.pkl (default: seeded)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="the run's seed: references and pretraining")
     parser.add_argument("--n-hypotheses", type=int, default=2000, help="oracle samples per temperature")
     parser.add_argument("--train-epochs", type=int, default=0, help="PG-BLEU epochs per setting (0: no training)")

@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 from _timing import write_report  # benchmarks/_timing.py (scripts run from their folder)
 
+from agents.cli.common import oracle_file
 from agents.experiment.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from agents.experiment.config import MAX_SEED, SeqGANConfig
 from agents.experiment.seqgan import SeqGANTrainer
@@ -216,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> list[RunFrontiers]:
     parser.add_argument("--temperatures", type=float, nargs="+", default=list(TEMPERATURES), metavar="TAU")
     parser.add_argument("--n-samples", type=int, default=10_000, help="samples per generator and τ (default 10,000)")
     parser.add_argument("--seed", type=int, default=0, help="the sampling stream's seed (the same for every point)")
-    parser.add_argument("--oracle-file", default=None, help="where the run's oracle file is now, if it moved")
+    parser.add_argument(
+        "--oracle-file", type=oracle_file, default=None, help="where the run's oracle file is now, if it moved"
+    )
     parser.add_argument("--out", type=Path, default=Path("quality_diversity.md"), help="the report (markdown)")
     args = parser.parse_args(argv)
     try:

@@ -36,3 +36,8 @@ def test_bad_arguments_name_the_option(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         sensitivity.parse_args(["--seed", "-1"])
     assert "--seed must be in [0, " in capsys.readouterr().err
+    for bad in (__file__, "no-such-oracle.pkl"):  # not an oracle file; not a file: one line, before any work
+        with pytest.raises(SystemExit):
+            sensitivity.parse_args(["--oracle-file", bad])
+        err = capsys.readouterr().err
+        assert "error: argument --oracle-file: " in err and "Traceback" not in err, err  # (argparse usage first)

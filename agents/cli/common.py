@@ -135,6 +135,17 @@ def existing_file(text: str) -> str:
     return text
 
 
+def oracle_file(text: str) -> str:
+    """An argparse ``type`` for the authors' oracle file: one that exists and loads (read now, run nothing)."""
+    from seqgan_gym.oracle import OracleLoadError, OracleLSTM
+
+    try:
+        OracleLSTM.from_paper_file(existing_file(text))
+    except OracleLoadError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def int_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse ``type`` for integers ``>= minimum``, with a message that says so."""
 
