@@ -47,7 +47,14 @@ from stable_baselines3.common.logger import Logger
 import seqgan_gym  # noqa: F401  (registers SeqGAN-Oracle-v0)
 from agents import REINFORCE, GeneratorPolicy, mle_pretrain, pretrain_discriminator
 from agents.callbacks import DiscriminatorTrainingCallback, OracleNLLCallback, RolloutPolicySync
-from agents.cli.common import OneLineParser, existing_file, folder_contents, int_at_least, output_dir
+from agents.cli.common import (
+    OneLineParser,
+    existing_file,
+    folder_contents,
+    int_at_least,
+    non_negative_number,
+    output_dir,
+)
 from agents.cli.common import seed as seed_type
 from agents.sweeps.table1_runs import FRONTIER_TEMPERATURES
 from agents.zoo import algorithm_kwargs
@@ -115,7 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--algorithms", default=",".join(DEFAULT_ALGORITHMS), help=f"comma-separated, of {', '.join(ALGORITHMS)}"
     )
     parser.add_argument("--oracle-file", type=existing_file, default=None, help="the authors' target_params_py3.pkl")
-    parser.add_argument("--kl-coef", type=_non_negative, default=0.1, help="the -KL variants' KL penalty weight")
+    parser.add_argument("--kl-coef", type=non_negative_number, default=0.1, help="the -KL variants' KL penalty weight")
     parser.add_argument("--mle-epochs", type=int_at_least(0), default=20, help="MLE pretraining epochs")
     parser.add_argument("--d-pretrain-rounds", type=int_at_least(0), default=5, help="D pretraining rounds")
     parser.add_argument("--updates", type=int_at_least(1), default=30, help="generator updates per algorithm")
@@ -151,17 +158,6 @@ _SAME_SETTINGS = (
 )  # fmt: skip
 #: The values of settings added later, for the summary.json of a run made before them.
 _ADDED_SETTINGS = {"oracle_file": None, "kl_coef": 0.1}
-
-
-def _non_negative(text: str) -> float:
-    """An argparse ``type`` for a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
 
 
 def _earlier_results(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict[str, Any]]:

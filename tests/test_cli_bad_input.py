@@ -72,7 +72,7 @@ def _int(minimum: int, maximum: float = math.inf) -> Callable[[str], bool]:
 _seed = _int(0, 2**32 - 1)  # numpy's seeds: every script's --seed
 
 
-def _seconds(text: str) -> bool:
+def _non_negative_number(text: str) -> bool:
     try:
         value = float(text)
     except ValueError:
@@ -117,14 +117,6 @@ def _file(text: str) -> bool:
         return False
 
 
-def _non_negative_number(text: str) -> bool:
-    try:
-        value = float(text)
-    except ValueError:
-        return False
-    return math.isfinite(value) and value >= 0
-
-
 def _algorithms(text: str) -> bool:
     names = [n.strip() for n in text.split(",") if n.strip()]
     return bool(names) and all(n in swap_algorithms.ALGORITHMS for n in names)
@@ -141,7 +133,7 @@ SCRIPTS: dict[str, tuple[Callable[[list[str]], argparse.Namespace], dict[str, Ca
             "--config": lambda v: False,
             "--seed": _seed,
             "--device": _device,
-            "--checkpoint-every": _seconds,
+            "--checkpoint-every": _non_negative_number,
             "--mle-epochs": _int(0),
             "--d-pretrain-rounds": _int(0),
             "--adversarial-epochs": _int(0),

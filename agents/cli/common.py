@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -174,6 +175,17 @@ def int_in_range(minimum: int, maximum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse ``type`` for a finite number >= 0 (a weight such as ``--kl-coef``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def temperature(text: str) -> float:
