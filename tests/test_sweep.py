@@ -434,6 +434,7 @@ def test_parts_of_a_sweep_merge_into_the_whole_sweeps_table(tmp_path: Path, embe
     assert sorted(p.name for p in table.glob("*_seed*")) == [r for r in rows if r.endswith("seed0")]
     sweep_cli.main(["--merge", str(table), str(part_b), "--out", str(table)])
     assert _numbers(table) == _numbers(embedded) and sorted(p.name for p in table.glob("*_seed*")) == rows
+    assert "Merged from the finished trials of this folder (" in (table / "results.md").read_text()
     shutil.rmtree(part_b / "mle_seed1")
     with pytest.raises(SystemExit):
         sweep_cli.main(["--merge", str(part_a), str(part_b), "--out", str(tmp_path / "lost")])

@@ -81,11 +81,14 @@ def test_each_row_is_read_against_its_seeds_mle_frontier(tmp_path: Path) -> None
         (tmp_path / name).mkdir()
         summary = {"row": row, "seed": int(name[-1]), "nll_oracle": oracle, "nll_test": test, **extra}
         (tmp_path / name / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "maligan_seed0" / "samples.txt").write_text("1 2 3\n4 5 6\n1 2 3\n1 2 3\n")
     rows = {r["row"]: r for r in frontier_rows(tmp_path)}
     assert set(rows) == {"mle", "seqgan", "maligan", "scheduled_sampling"}
+    assert rows["maligan"]["distinct"] == (2, 4) and rows["seqgan"]["distinct"] is None
     assert rows["mle"]["beyond"] == pytest.approx(0.0) and rows["mle"]["frontier_tau"] == pytest.approx(1.0)
     assert rows["seqgan"]["beyond"] == pytest.approx(-0.05) and rows["seqgan"]["frontier_tau"] == pytest.approx(0.7)
     assert rows["maligan"]["beyond"] == pytest.approx(0.15)
     assert rows["scheduled_sampling"]["frontier"] is None
     text = markdown(list(rows.values()))
-    assert "| maligan | 1 | +0.150 | 1 of 1 |" in text and "not reached" in text
+    assert "| maligan | 1 | +0.150 | 1 of 1 | 2 of 4 |" in text and "not reached" in text
+    assert "| maligan | 0 | 8.600 | 8.250 | 8.750 (0.90) | +0.150 | 2 of 4 |" in text

@@ -297,6 +297,8 @@ def write_quality_diversity(out: Path) -> None:
 def _relative(folder: Path, out: Path) -> str:
     """``folder`` as seen from ``out`` when they share a parent folder (a results tree), else its full path."""
     relative = os.path.relpath(folder.resolve(), out.resolve())
+    if relative == os.curdir:  # merged in place
+        return "this folder"
     return str(folder.resolve()) if relative.startswith(f"..{os.sep}..") else relative
 
 
