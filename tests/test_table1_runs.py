@@ -82,6 +82,7 @@ def test_each_row_is_read_against_its_seeds_mle_frontier(tmp_path: Path) -> None
         summary = {"row": row, "seed": int(name[-1]), "nll_oracle": oracle, "nll_test": test, **extra}
         (tmp_path / name / "summary.json").write_text(json.dumps(summary))
     (tmp_path / "maligan_seed0" / "samples.txt").write_text("1 2 3\n4 5 6\n1 2 3\n1 2 3\n")
+    (tmp_path / "seqgan_seed0" / "samples.txt").write_text("")  # empty: no count, not a division by zero
     rows = {r["row"]: r for r in frontier_rows(tmp_path)}
     assert set(rows) == {"mle", "seqgan", "maligan", "scheduled_sampling"}
     assert rows["maligan"]["distinct"] == (2, 4) and rows["seqgan"]["distinct"] is None

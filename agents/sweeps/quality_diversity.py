@@ -7,8 +7,8 @@ NLL-oracle and NLL-test at :data:`~agents.sweeps.table1_runs.FRONTIER_TEMPERATUR
 the frontier's NLL-oracle at the row's own NLL-test, and the row's distance below it
 (``beyond``: positive when the row lies beyond the frontier, better than sharpening the control).
 Each row also counts the distinct sequences of its ``samples.txt``: NLL-test does not see a generator that
-piles much of its mass onto a few likely sequences (PG-BLEU's collapse lies far "beyond" the frontier),
-the count does.
+piles much of its mass onto a few likely sequences (such a collapse lies far "beyond" the frontier), the
+count does.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from seqgan_gym.metrics import FrontierPoint, beyond_frontier, frontier_at
 
 
 def distinct_samples(samples_file: Path) -> tuple[int, int] | None:
-    """(distinct sequences, samples) of a ``samples.txt`` (one sequence a line); ``None`` if there is none."""
-    if not samples_file.is_file():
-        return None
-    lines = samples_file.read_text().splitlines()
-    return len(set(lines)), len(lines)
+    """(distinct sequences, samples) of a ``samples.txt`` (one sequence a line); ``None`` if it is absent or empty."""
+    lines = samples_file.read_text().splitlines() if samples_file.is_file() else []
+    return (len(set(lines)), len(lines)) if lines else None
 
 
 def frontier_rows(folder: Path) -> list[dict[str, Any]]:
