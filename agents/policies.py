@@ -108,7 +108,13 @@ def token_ids(obs: torch.Tensor, pad_token: int) -> torch.Tensor:
 
     SB3 hands a ``Box`` observation to the policy as float: a prefix of token ids survives that exactly,
     a normalised one (``VecNormalize(norm_obs=True)``) does not, and would index the embedding wrongly.
+
+    On an accelerator the check waits for the device, so it runs only without autograd: SB3 collects
+    rollouts under ``no_grad`` (every observation is checked there), and its training minibatches,
+    run with autograd, replay those same observations from the buffer. On the CPU it always runs.
     """
+    if obs.device.type != "cpu" and torch.is_grad_enabled():
+        return obs.long()
     if obs.is_floating_point():
         bad = ~torch.isfinite(obs) | (obs != obs.round())
     else:

@@ -30,6 +30,16 @@ def test_token_ids_pass_and_normalised_values_are_refused() -> None:
             token_ids(torch.tensor(bad), 12)
 
 
+def test_token_ids_skip_the_device_wait_only_for_replayed_minibatches() -> None:
+    """Off the CPU, a batch with autograd (a training minibatch, checked when collected) is not re-read."""
+    with pytest.raises(ValueError, match="token ids"):
+        token_ids(torch.tensor([[0.4, -1.0]]), 12)  # CPU, autograd on: checked
+    on_device = torch.empty(1, 2, device="meta")  # a device tensor whose values cannot be read
+    assert token_ids(on_device, 12).dtype == torch.long  # autograd on: not read, so no wait
+    with torch.no_grad(), pytest.raises(RuntimeError, match="meta"):
+        token_ids(on_device, 12)  # collection (no_grad): the check reads the values
+
+
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
 def test_vec_normalize_on_observations_is_one_clear_error(algorithm: str) -> None:
     env = VecNormalize(_env(), norm_obs=True, norm_reward=False)
